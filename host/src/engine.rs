@@ -1,0 +1,43 @@
+//! The one wasmtime [`Engine`] a host shares between all its apps, and the linker setup.
+
+use anyhow::Result;
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::error::Context as _;
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use crate::bindings;
+use crate::state::InstanceState;
+
+/// How many guest instances may exist at once across all apps. Each request holds one instance
+/// until its handler returns; the pooling allocator reserves address space for this many up
+/// front so that instantiation is a slot reuse, not an `mmap`.
+pub const MAX_INSTANCES: u32 = 1000;
+
+/// Builds the engine: async host calls, and the pooling allocator with copy-on-write memory
+/// images so that a fresh instance per request costs microseconds.
+pub fn new_engine() -> Result<Engine> {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES)
+        // A Rust guest is its own module plus a couple of small WASI adapter modules.
+        .max_core_instances_per_component(8)
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES * 2)
+        .total_tables(MAX_INSTANCES * 2)
+        .total_stacks(MAX_INSTANCES);
+
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    Ok(Engine::new(&config).context("failed to create the wasmtime engine")?)
+}
+
+/// A linker with everything a guest may import: WASI preview 2 and wasgi's own `server`
+/// interface (`receive` and `send`).
+pub fn new_linker(engine: &Engine) -> Result<Linker<InstanceState>> {
+    let mut linker = Linker::new(engine);
+    wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("failed to link WASI")?;
+    bindings::App::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |state| state)
+        .context("failed to link the wasgi interface")?;
+    Ok(linker)
+}

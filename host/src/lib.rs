@@ -1,0 +1,21 @@
+//! The wasgi host: serves WebAssembly guest components over HTTP, one fresh instance per request.
+//!
+//! The pieces, in the order a request meets them:
+//!
+//! - [`server`] accepts connections (HTTP/1.1 with keep-alive, and HTTP/2) and turns each request
+//!   into a [`scope`] record;
+//! - [`app`] holds a loaded guest: its component, pre-linked once into an `InstancePre`, from
+//!   which every request gets a fresh instance;
+//! - [`exchange`] carries one request's body into the guest (`receive`) and its response back
+//!   out (`send`), in bounded chunks;
+//! - [`guest_build`] turns a guest crate directory into a component, for `wasgi serve DIR` and
+//!   `wasgi build DIR`.
+
+pub mod app;
+mod bindings;
+pub mod engine;
+pub mod exchange;
+pub mod guest_build;
+pub mod scope;
+pub mod server;
+mod state;

@@ -1,0 +1,102 @@
+//! The `wasgi` command: serve a guest app over HTTP, or build a guest crate into a component.
+
+use std::io::IsTerminal as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use clap::{Parser, Subcommand};
+use tokio::net::TcpListener;
+use wasgi_host::app::App;
+use wasgi_host::{engine, guest_build, server};
+
+/// A WebAssembly edge-function runtime with FastAPI's developer experience.
+#[derive(Parser)]
+#[command(name = "wasgi", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve an app over HTTP, one fresh instance per request.
+    Serve {
+        /// A `.wasm` component, or a guest crate directory to build first.
+        app: PathBuf,
+        /// The address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8000")]
+        listen: SocketAddr,
+    },
+    /// Build a guest crate into a component and print the `.wasm` path.
+    Build {
+        /// The guest crate directory.
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WASGI_LOG")
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Build { dir } => {
+            let component = guest_build::build_guest(&dir)?;
+            println!("{}", component.display());
+            Ok(())
+        }
+        Command::Serve { app, listen } => {
+            let component = resolve_app(&app)?;
+            let engine = engine::new_engine()?;
+            let linker = engine::new_linker(&engine)?;
+            let app = Arc::new(App::load(&app_name(&component), &component, &linker)?);
+            tokio::runtime::Runtime::new()
+                .context("failed to start the async runtime")?
+                .block_on(async {
+                    let listener = TcpListener::bind(listen)
+                        .await
+                        .with_context(|| format!("failed to listen on `{listen}`"))?;
+                    // Scripts and tests wait for this exact line to learn the bound port.
+                    println!("listening on http://{}", listener.local_addr()?);
+                    server::serve(listener, app).await
+                })
+        }
+    }
+}
+
+/// The component to serve for `app`: the file itself, or the build of a guest crate directory.
+fn resolve_app(app: &Path) -> Result<PathBuf> {
+    if app.is_dir() {
+        guest_build::build_guest(app)
+    } else if app.exists() {
+        Ok(app.to_owned())
+    } else {
+        anyhow::bail!("`{}` does not exist", app.display())
+    }
+}
+
+/// An app's name for logs: its component's file name without `.wasm`.
+fn app_name(component: &Path) -> String {
+    component.file_stem().map_or_else(
+        || "app".to_owned(),
+        |stem| stem.to_string_lossy().into_owned(),
+    )
+}

@@ -1,0 +1,130 @@
+//! End to end: `examples/hello` built to Wasm and served by the real `wasgi` binary.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpStream;
+
+use serde_json::{Value, json};
+use support::{Host, client};
+
+#[tokio::test]
+async fn root_says_hello_world() {
+    let host = Host::serve_guest("examples/hello");
+    let response = host.get("/").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.headers()["content-length"], "25");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"message":"Hello World"}"#
+    );
+}
+
+#[tokio::test]
+async fn item_id_is_echoed_from_the_path() {
+    let host = Host::serve_guest("examples/hello");
+    let response = host.get("/items/foo%20bar").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"item_id": "foo bar"})
+    );
+}
+
+#[tokio::test]
+async fn unknown_path_is_404_not_found() {
+    let host = Host::serve_guest("examples/hello");
+    let response = host.get("/nope").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.headers()["content-type"], "application/json");
+    assert_eq!(response.text().await.unwrap(), r#"{"detail":"Not Found"}"#);
+}
+
+#[tokio::test]
+async fn wrong_method_is_405_with_allow() {
+    let host = Host::serve_guest("examples/hello");
+    let response = client().delete(host.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), 405);
+    assert_eq!(response.headers()["allow"], "GET");
+    assert_eq!(
+        response.text().await.unwrap(),
+        r#"{"detail":"Method Not Allowed"}"#
+    );
+}
+
+#[tokio::test]
+async fn http2_with_prior_knowledge() {
+    let host = Host::serve_guest("examples/hello");
+    let client = reqwest::Client::builder()
+        .http2_prior_knowledge()
+        .build()
+        .unwrap();
+    let response = client.get(host.url("/items/7")).send().await.unwrap();
+    assert_eq!(response.version(), reqwest::Version::HTTP_2);
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<Value>().await.unwrap(),
+        json!({"item_id": "7"})
+    );
+}
+
+#[test]
+fn http1_keep_alive_serves_several_requests_on_one_connection() {
+    let host = Host::serve_guest("examples/hello");
+    let stream = TcpStream::connect(host.addr).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    for id in 0..3 {
+        write!(
+            writer,
+            "GET /items/{id} HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        )
+        .unwrap();
+        let (status, body) = read_response(&mut reader);
+        assert_eq!(status, "HTTP/1.1 200 OK");
+        assert_eq!(body, format!(r#"{{"item_id":"{id}"}}"#));
+    }
+}
+
+/// Reads one HTTP/1.1 response with a `content-length` body: (status line, body).
+fn read_response(reader: &mut impl BufRead) -> (String, String) {
+    let mut status = String::new();
+    reader.read_line(&mut status).unwrap();
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (
+        status.trim_end().to_owned(),
+        String::from_utf8(body).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn two_hundred_concurrent_requests_are_all_answered_correctly() {
+    let host = Host::serve_guest("examples/hello");
+    let client = client();
+    let requests = (0..200).map(|i| {
+        let request = client.get(host.url(&format!("/items/{i}"))).send();
+        async move {
+            let response = request.await.unwrap();
+            assert_eq!(response.status(), 200);
+            (i, response.json::<Value>().await.unwrap())
+        }
+    });
+    let answers = futures_util::future::join_all(requests).await;
+    assert_eq!(answers.len(), 200);
+    for (i, answer) in answers {
+        assert_eq!(answer, json!({"item_id": i.to_string()}));
+    }
+}

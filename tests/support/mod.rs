@@ -1,0 +1,212 @@
+//! The end-to-end harness: builds guests with the real `wasgi build`, starts the real
+//! `wasgi serve` on `127.0.0.1:0`, reads the bound address from its output, and kills it on drop.
+
+#![allow(
+    dead_code,
+    reason = "each test file uses a different part of the harness"
+)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The `wasgi` binary cargo built for these tests.
+pub fn wasgi() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wasgi"))
+}
+
+/// Runs `wasgi` with `args` to completion.
+pub fn run_wasgi(args: &[&str]) -> Output {
+    wasgi()
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("failed to run wasgi")
+}
+
+/// Builds the guest crate at `dir` (relative to the repository root) with `wasgi build`, once
+/// per test process, and returns the component's path.
+pub fn guest(dir: &str) -> PathBuf {
+    static BUILT: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
+    // Holding the lock while building also keeps two tests from building at once.
+    let mut built = BUILT
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(path) = built.get(dir) {
+        return path.clone();
+    }
+    let output = run_wasgi(&["build", repo().join(dir).to_str().unwrap()]);
+    assert!(
+        output.status.success(),
+        "`wasgi build {dir}` failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = PathBuf::from(String::from_utf8(output.stdout).unwrap().trim());
+    assert!(
+        path.is_file(),
+        "`wasgi build` printed `{}`, which is not a file",
+        path.display()
+    );
+    built.insert(dir.to_owned(), path.clone());
+    path
+}
+
+/// A running `wasgi serve`, killed when dropped.
+pub struct Host {
+    child: Child,
+    pub addr: SocketAddr,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Host {
+    /// Serves the guest crate at `dir` (relative to the repository root).
+    pub fn serve_guest(dir: &str) -> Host {
+        Host::serve(&guest(dir))
+    }
+
+    /// Serves `component`, waiting until it listens.
+    pub fn serve(component: &Path) -> Host {
+        let mut child = wasgi()
+            .arg("serve")
+            .arg(component)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("failed to start wasgi serve");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let mut pipe = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0; 4096];
+            while let Ok(n) = pipe.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buffer[..n]));
+            }
+        });
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let addr = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on http://") {
+                        break addr.parse().expect("the listening line has an address");
+                    }
+                }
+                _ => {
+                    let _ = child.wait();
+                    panic!(
+                        "wasgi serve exited before listening:\n{}",
+                        stderr.lock().unwrap()
+                    );
+                }
+            }
+        };
+        // Keep draining stdout so a chatty guest never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Host {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    /// `http://ADDR` followed by `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `GET path` over HTTP/1.1, expecting an answer (of any status).
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        client()
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("the host answers")
+    }
+
+    /// The host's pid, to inspect in `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Everything the host wrote to stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits (up to a generous bound) until stderr contains `needle`, and returns stderr.
+    /// Log lines are written after the response is sent, so a test that has its response may
+    /// still have to wait for the line.
+    pub fn wait_for_log(&self, needle: &str) -> String {
+        self.wait_for_lines(needle, 1);
+        self.stderr()
+    }
+
+    /// Waits (up to a generous bound) until `count` lines of stderr contain `needle`, and
+    /// returns those lines.
+    pub fn wait_for_lines(&self, needle: &str, count: usize) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let stderr = self.stderr();
+            let lines: Vec<String> = stderr
+                .lines()
+                .filter(|line| line.contains(needle))
+                .map(str::to_owned)
+                .collect();
+            if lines.len() >= count {
+                return lines;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "fewer than {count} lines with `{needle}` in the host's stderr:\n{stderr}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Whether the host process is still running.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().unwrap().is_none()
+    }
+
+    /// The host's peak resident memory so far (`VmHWM`), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let line = status
+            .lines()
+            .find(|line| line.starts_with("VmHWM:"))
+            .unwrap();
+        let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        kib * 1024
+    }
+}
+
+impl Drop for Host {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A plain HTTP/1.1 client; connections are pooled and kept alive.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().build().unwrap()
+}
