@@ -2,15 +2,15 @@
 
 use std::fmt;
 
-use http::header::{ALLOW, LOCATION};
-use http::{Method, StatusCode};
-use serde_json::json;
-
 use crate::asgi::{Receiver, Scope, SendError, Sender};
 use crate::body::Body;
+use crate::exception::{Exception, HttpException};
 use crate::path_template::PathTemplate;
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
+use crate::validation::ValidationErrors;
+use http::header::{ALLOW, LOCATION};
+use http::{Method, StatusCode};
 
 /// A guest application: routes by method and path template, dispatched the way FastAPI
 /// (Starlette) dispatches them.
@@ -43,6 +43,8 @@ use crate::response::{IntoResponse, Response};
 #[derive(Default)]
 pub struct App {
     routes: Vec<Route>,
+    http_exception_handler: Option<Box<dyn Fn(HttpException) -> Response>>,
+    validation_exception_handler: Option<Box<dyn Fn(ValidationErrors) -> Response>>,
 }
 
 struct Route {
@@ -67,10 +69,85 @@ where
     }
 }
 
+/// A route made by `#[get]`, `#[post]` and the other route macros: its method, its path and a
+/// handler that extracts and validates the parameters before calling the function.
+pub trait Endpoint: 'static {
+    /// The route's method.
+    fn method(&self) -> Method;
+    /// The route's path template.
+    fn path(&self) -> &'static str;
+    /// Extracts the parameters, calls the function and makes the response.
+    fn handle(&self, request: Request) -> Response;
+}
+
 impl App {
     /// An app with no routes.
     pub fn new() -> Self {
         App::default()
+    }
+
+    /// Adds a route made by a route macro.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// #[wasgi::get("/items/{item_id}")]
+    /// fn read_item(item_id: i64) -> serde_json::Value {
+    ///     serde_json::json!({"item_id": item_id})
+    /// }
+    ///
+    /// let client = wasgi::TestClient::new(wasgi::App::new().endpoint(read_item));
+    /// assert_eq!(client.get("/items/5").send().text(), r#"{"item_id":5}"#);
+    /// assert_eq!(client.get("/items/x").send().status(), 422);
+    /// ```
+    pub fn endpoint(self, endpoint: impl Endpoint) -> Self {
+        let (method, path) = (endpoint.method(), endpoint.path());
+        self.route(method, path, move |request: Request| {
+            endpoint.handle(request)
+        })
+    }
+
+    /// Replaces FastAPI's rendering of [`HttpException`]s (the router's 404 and 405 included).
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use wasgi::{App, Response, TestClient};
+    ///
+    /// let app = App::new().http_exception_handler(|e| Response::text(format!("oops: {}", e.detail)).with_status(e.status));
+    /// let response = TestClient::new(app).get("/missing").send();
+    /// assert_eq!((response.status().as_u16(), response.text()), (404, "oops: \"Not Found\"".to_owned()));
+    /// ```
+    pub fn http_exception_handler(
+        mut self,
+        handler: impl Fn(HttpException) -> Response + 'static,
+    ) -> Self {
+        self.http_exception_handler = Some(Box::new(handler));
+        self
+    }
+
+    /// Replaces FastAPI's `422 {"detail": [...]}` rendering of validation errors.
+    ///
+    /// # Example
+    ///
+    /// ```
+    /// use wasgi::{App, Response, TestClient};
+    ///
+    /// #[wasgi::get("/n/{n}")]
+    /// fn read_n(n: u8) -> u8 { n }
+    ///
+    /// let app = App::new().endpoint(read_n).validation_exception_handler(|errors| {
+    ///     Response::text(format!("{} error(s)", errors.0.len())).with_status(wasgi::http::StatusCode::BAD_REQUEST)
+    /// });
+    /// let response = TestClient::new(app).get("/n/300").send();
+    /// assert_eq!((response.status().as_u16(), response.text()), (400, "1 error(s)".to_owned()));
+    /// ```
+    pub fn validation_exception_handler(
+        mut self,
+        handler: impl Fn(ValidationErrors) -> Response + 'static,
+    ) -> Self {
+        self.validation_exception_handler = Some(Box::new(handler));
+        self
     }
 
     /// Adds a route for `method` on `path`.
@@ -182,10 +259,29 @@ impl App {
     /// assert!(matches!(sent.0[0], SendEvent::ResponseStart { status: 404, .. }));
     /// ```
     pub fn serve(&self, scope: Scope, receive: Box<dyn Receiver>, send: &mut dyn Sender) {
-        let response = self.dispatch(Request::new(scope, Body::new(receive)));
+        let response = self.respond(Request::new(scope, Body::new(receive)));
         // A client that left can't be told; a protocol error would be this SDK's bug.
         if let Err(SendError::InvalidEvent(why)) = response.send(send) {
             panic!("wasgi sent an invalid response: {why}");
+        }
+    }
+
+    /// Answers `request`: dispatches it, then lets the app's exception handlers re-render an
+    /// exception's response.
+    pub fn respond(&self, request: Request) -> Response {
+        let mut response = self.dispatch(request);
+        match response.take_exception() {
+            Some(Exception::Http(exception))
+                if let Some(handler) = &self.http_exception_handler =>
+            {
+                handler(exception)
+            }
+            Some(Exception::Validation(errors))
+                if let Some(handler) = &self.validation_exception_handler =>
+            {
+                handler(errors)
+            }
+            _ => response,
         }
     }
 
@@ -201,16 +297,16 @@ impl App {
             }
         }
         if let Some(allowed) = first_path_match {
-            return Response::json(&json!({"detail": "Method Not Allowed"}))
-                .with_status(StatusCode::METHOD_NOT_ALLOWED)
-                .with_header(ALLOW, allowed.as_str());
+            return HttpException::new(405, "Method Not Allowed")
+                .with_header(ALLOW.as_str(), allowed.as_str())
+                .into_response();
         }
         if let Some(location) = self.slash_redirect(&request) {
             return Response::new()
                 .with_status(StatusCode::TEMPORARY_REDIRECT)
                 .with_header(LOCATION, location);
         }
-        Response::json(&json!({"detail": "Not Found"})).with_status(StatusCode::NOT_FOUND)
+        HttpException::new(404, "Not Found").into_response()
     }
 
     /// Starlette's `redirect_slashes`: the URL with the trailing slash toggled, if a route
@@ -220,9 +316,11 @@ impl App {
         if path == "/" {
             return None;
         }
-        let other = match path.strip_suffix('/') {
-            Some(trimmed) => trimmed.to_owned(),
-            None => format!("{path}/"),
+        // Python's `rstrip("/")`: every trailing slash goes.
+        let other = if path.ends_with('/') {
+            path.trim_end_matches('/').to_owned()
+        } else {
+            format!("{path}/")
         };
         self.routes
             .iter()

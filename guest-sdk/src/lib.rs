@@ -44,20 +44,27 @@ extern crate self as wasgi;
 mod app;
 pub mod asgi;
 mod body;
+mod exception;
+pub mod extract;
 #[cfg(target_family = "wasm")]
 mod guest;
+mod json_error;
 mod path_template;
 mod request;
+mod respond;
 mod response;
 mod test_client;
+pub mod validation;
 
-pub use app::{App, Handler};
+pub use app::{App, Endpoint, Handler};
 pub use body::{Body, Disconnected};
+pub use exception::{Exception, HttpException};
 pub use http;
 pub use path_template::{PathParams, PathTemplate, TemplateError};
 pub use request::Request;
-pub use response::{ChunkStream, IntoResponse, Response};
+pub use response::{ChunkStream, IntoResponse, Json, Response};
 pub use test_client::{TestClient, TestRequest, TestResponse};
+pub use wasgi_macros::{Model, StrEnum, delete, get, head, options, patch, post, put};
 
 /// Exports an app as the component's request handler.
 ///
@@ -97,9 +104,19 @@ macro_rules! export {
     };
 }
 
-/// What [`export!`] expands to; not a public API.
+/// What [`export!`] and the derives expand to; not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use serde;
+    pub use serde_json;
+
+    pub use crate::respond::{Tag, ViaIntoResponse, ViaSerialize, ViaSerializeResult};
+
+    /// Whether a parameter of type `T` is (part of) the body, for a route's generated code.
+    pub const fn is_body<T: crate::validation::Validate>() -> bool {
+        matches!(T::KIND, crate::validation::Kind::Body)
+    }
+
     #[cfg(target_family = "wasm")]
     pub use crate::guest::bindings::{
         self, export_handler, exports::wasgi::asgi::handler::Guest,

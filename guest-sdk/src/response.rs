@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::asgi::{SendError, SendEvent, Sender};
 use crate::body::Disconnected;
+use crate::exception::{Exception, HttpException};
 
 /// A response body's chunks, produced while the response is being sent.
 pub type ChunkStream = Box<dyn Iterator<Item = Result<Vec<u8>, Disconnected>>>;
@@ -30,6 +31,7 @@ pub struct Response {
     status: StatusCode,
     headers: HeaderMap,
     body: ResponseBody,
+    exception: Option<Box<Exception>>,
 }
 
 enum ResponseBody {
@@ -50,6 +52,7 @@ impl Response {
             status: StatusCode::OK,
             headers: HeaderMap::new(),
             body: ResponseBody::Full(Vec::new()),
+            exception: None,
         }
     }
 
@@ -151,6 +154,18 @@ impl Response {
         self
     }
 
+    /// Marks this response as the default rendering of `exception`, which an app's exception
+    /// handler may replace.
+    pub fn with_exception(mut self, exception: Exception) -> Self {
+        self.exception = Some(Box::new(exception));
+        self
+    }
+
+    /// Takes the exception this response renders, if any.
+    pub fn take_exception(&mut self) -> Option<Exception> {
+        self.exception.take().map(|exception| *exception)
+    }
+
     /// The status.
     pub fn status(&self) -> StatusCode {
         self.status
@@ -231,8 +246,9 @@ impl fmt::Debug for Response {
 
 /// Anything a handler can return.
 ///
-/// [`Response`] is sent as it is; any other value is serialized to JSON, as FastAPI does with
-/// a returned `dict`, list or model.
+/// [`Response`] is sent as it is; a [`serde_json::Value`] or a [`Json`] is serialized, as
+/// FastAPI does with a returned `dict`, list or model; an [`HttpException`] renders its
+/// `{"detail": ...}`. Functions with a route macro may also return any `Serialize` value.
 ///
 /// # Example
 ///
@@ -241,11 +257,20 @@ impl fmt::Debug for Response {
 ///
 /// let response = serde_json::json!({"item_id": "5"}).into_response();
 /// assert_eq!(response.body_bytes(), Some(&br#"{"item_id":"5"}"#[..]));
-/// assert_eq!("hi".into_response().body_bytes(), Some(&b"\"hi\""[..]));
 /// ```
 pub trait IntoResponse {
     /// Converts `self` into a response.
     fn into_response(self) -> Response;
+
+    /// Converts `self` into the response of a route whose declared status is `status`: a value
+    /// takes the route's status, a [`Response`] keeps its own, as in FastAPI.
+    fn into_route_response(self, status: StatusCode) -> Response
+    where
+        Self: Sized,
+    {
+        let _ = status;
+        self.into_response()
+    }
 }
 
 impl IntoResponse for Response {
@@ -254,9 +279,78 @@ impl IntoResponse for Response {
     }
 }
 
-impl<T: Serialize> IntoResponse for T {
+impl IntoResponse for HttpException {
+    fn into_response(self) -> Response {
+        HttpException::into_response(self)
+    }
+}
+
+impl<T: IntoResponse> IntoResponse for Result<T, HttpException> {
+    fn into_response(self) -> Response {
+        self.into_route_response(StatusCode::OK)
+    }
+
+    fn into_route_response(self, status: StatusCode) -> Response {
+        match self {
+            Ok(value) => value.into_route_response(status),
+            Err(exception) => exception.into_response(),
+        }
+    }
+}
+
+impl IntoResponse for serde_json::Value {
     fn into_response(self) -> Response {
         Response::json(&self)
+    }
+
+    fn into_route_response(self, status: StatusCode) -> Response {
+        Response::json(&self).with_status(status)
+    }
+}
+
+/// A string is a JSON string, as FastAPI returns one (use [`Response::text`] for plain text).
+impl IntoResponse for &'static str {
+    fn into_response(self) -> Response {
+        Response::json(self)
+    }
+
+    fn into_route_response(self, status: StatusCode) -> Response {
+        Response::json(self).with_status(status)
+    }
+}
+
+/// A string is a JSON string, as FastAPI returns one (use [`Response::text`] for plain text).
+impl IntoResponse for String {
+    fn into_response(self) -> Response {
+        Response::json(&self)
+    }
+
+    fn into_route_response(self, status: StatusCode) -> Response {
+        Response::json(&self).with_status(status)
+    }
+}
+
+/// Any `Serialize` value as a JSON response, for handlers that return one explicitly.
+/// Route macros do this for you: a `#[get]` function may return any `Serialize` value.
+///
+/// # Example
+///
+/// ```
+/// use wasgi::{IntoResponse, Json};
+///
+/// let response = Json(vec![1, 2, 3]).into_response();
+/// assert_eq!(response.body_bytes(), Some(&b"[1,2,3]"[..]));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Json<T>(pub T);
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        Response::json(&self.0)
+    }
+
+    fn into_route_response(self, status: StatusCode) -> Response {
+        Response::json(&self.0).with_status(status)
     }
 }
 

@@ -6,6 +6,8 @@
     reason = "each test file uses a different part of the harness"
 )]
 
+pub mod raw_http;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;

@@ -116,3 +116,12 @@ fn echo_streams_a_multi_chunk_body_back() {
 fn invalid_template_panics_when_the_app_is_built() {
     let _ = App::new().get("items", |_: Request| "x");
 }
+
+#[test]
+fn a_path_of_slashes_is_not_redirected_to_root() {
+    // Starlette strips every trailing slash, leaving "" for "//", which no route matches.
+    let response = client().get("//").send();
+    assert_eq!(response.status(), 404);
+    let response = client().get("/items//").send();
+    assert_eq!(response.header("location"), Some("http://testserver/items"));
+}

@@ -1,0 +1,313 @@
+//! `#[get("/items/{item_id}")]` and friends: turn a function into an `Endpoint` whose handler
+//! extracts and validates each parameter by its name and type, the FastAPI way.
+//!
+//! `fn read_item(...)` becomes a unit struct `read_item` (so `App::endpoint(read_item)` registers
+//! it) whose associated `call` is the original function.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote};
+use syn::parse::{Parse, ParseStream};
+use syn::{FnArg, Ident, ItemFn, LitInt, LitStr, Pat, Token, Type};
+
+use crate::attrs::Options;
+
+/// `("/path", status_code = 201)`.
+struct RouteArgs {
+    path: LitStr,
+    status_code: Option<LitInt>,
+}
+
+impl Parse for RouteArgs {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let path: LitStr = input.parse()?;
+        let mut status_code = None;
+        while input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
+            let key: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            match key.to_string().as_str() {
+                "status_code" => status_code = Some(input.parse()?),
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown route option `{other}`; expected `status_code`"),
+                    ));
+                }
+            }
+        }
+        Ok(RouteArgs { path, status_code })
+    }
+}
+
+/// Where a parameter comes from.
+#[derive(Clone, Copy, PartialEq)]
+enum Source {
+    Path,
+    Query,
+    Header,
+    Cookie,
+    Body,
+    /// Decided by the type: a model is the body, anything else the query.
+    Inferred,
+}
+
+struct Param {
+    name: Ident,
+    ty: Type,
+    source: Source,
+    options: Options,
+}
+
+pub fn expand(method: &str, args: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let args: RouteArgs = syn::parse2(args)?;
+    let mut function: ItemFn = syn::parse2(item)?;
+    let template = args.path.value();
+    let path_params = template_params(&template, &args.path)?;
+    check_signature(&function)?;
+
+    let mut params = Vec::new();
+    for input in &mut function.sig.inputs {
+        let FnArg::Typed(typed) = input else {
+            return Err(syn::Error::new_spanned(
+                input,
+                "route handlers are free functions; remove `self`",
+            ));
+        };
+        let Pat::Ident(pat) = typed.pat.as_ref() else {
+            return Err(syn::Error::new_spanned(
+                &typed.pat,
+                "route parameters must be plain names: their names are the request's parameter names",
+            ));
+        };
+        let name = pat.ident.clone();
+        if name == function.sig.ident {
+            return Err(syn::Error::new_spanned(
+                &name,
+                format!(
+                    "a parameter cannot be named like its function: the route macro makes `{name}` the route's name"
+                ),
+            ));
+        }
+        let mut source = None;
+        let mut options = Options::default();
+        let mut kept = Vec::new();
+        for attr in typed.attrs.drain(..) {
+            let found = match attr.path().get_ident().map(ToString::to_string).as_deref() {
+                Some("path") => Some((Source::Path, &[][..])),
+                Some("query") => Some((Source::Query, &[][..])),
+                Some("header") => Some((Source::Header, &["convert_underscores"][..])),
+                Some("cookie") => Some((Source::Cookie, &[][..])),
+                Some("body") => Some((Source::Body, &["embed"][..])),
+                _ => None,
+            };
+            match found {
+                Some((found, extra)) => {
+                    if source.is_some() {
+                        return Err(syn::Error::new_spanned(
+                            attr,
+                            "a parameter has one source; remove one of these attributes",
+                        ));
+                    }
+                    source = Some(found);
+                    options = Options::parse(&attr, extra)?;
+                }
+                None => kept.push(attr),
+            }
+        }
+        typed.attrs = kept;
+        let in_template = path_params.iter().any(|p| p == &name.to_string());
+        let source = match source {
+            Some(Source::Path) if !in_template => {
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    format!(
+                        "`{name}` is marked `#[path]` but the path `{template}` has no `{{{name}}}`"
+                    ),
+                ));
+            }
+            Some(source) if in_template && source != Source::Path => {
+                return Err(syn::Error::new_spanned(
+                    &name,
+                    format!("`{name}` is in the path `{template}`, so it is a path parameter"),
+                ));
+            }
+            Some(source) => source,
+            None if in_template => Source::Path,
+            None => Source::Inferred,
+        };
+        if source == Source::Path && options.default.is_some() {
+            return Err(syn::Error::new_spanned(
+                &name,
+                "path parameters are always present; they take no `default`",
+            ));
+        }
+        params.push(Param {
+            name,
+            ty: (*typed.ty).clone(),
+            source,
+            options,
+        });
+    }
+    for path_param in &path_params {
+        if !params.iter().any(|p| p.name == path_param.as_str()) {
+            return Err(syn::Error::new_spanned(
+                &args.path,
+                format!(
+                    "the path has `{{{path_param}}}`, but `{}` has no parameter named `{path_param}`",
+                    function.sig.ident
+                ),
+            ));
+        }
+    }
+    Ok(generate(method, &args, &function, &params))
+}
+
+/// The parameter names of a path template, checked for the mistakes a compiler can see.
+fn template_params(template: &str, span: &LitStr) -> syn::Result<Vec<String>> {
+    if !template.starts_with('/') {
+        return Err(syn::Error::new_spanned(span, "route paths start with `/`"));
+    }
+    let mut names = Vec::new();
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else {
+            return Err(syn::Error::new_spanned(
+                span,
+                "this path has a `{` without a closing `}`",
+            ));
+        };
+        let inner = &rest[open + 1..open + close];
+        let (name, converter) = inner.split_once(':').unwrap_or((inner, "str"));
+        if !matches!(converter, "str" | "path") {
+            return Err(syn::Error::new_spanned(
+                span,
+                format!("unknown path converter `{converter}`; expected `str` or `path`"),
+            ));
+        }
+        names.push(name.to_owned());
+        rest = &rest[open + close + 1..];
+    }
+    Ok(names)
+}
+
+fn check_signature(function: &ItemFn) -> syn::Result<()> {
+    let sig = &function.sig;
+    if let Some(asyncness) = &sig.asyncness {
+        return Err(syn::Error::new_spanned(
+            asyncness,
+            "route handlers are plain functions: the host runs many instances at once, so handlers need not be `async`",
+        ));
+    }
+    if !sig.generics.params.is_empty() {
+        return Err(syn::Error::new_spanned(
+            &sig.generics,
+            "route handlers cannot be generic: each parameter's type says how to read it",
+        ));
+    }
+    Ok(())
+}
+
+fn generate(method: &str, args: &RouteArgs, function: &ItemFn, params: &[Param]) -> TokenStream {
+    let name = &function.sig.ident;
+    let vis = &function.vis;
+    let method = Ident::new(method, Span::call_site());
+    let path = &args.path;
+    let status = match &args.status_code {
+        Some(code) => quote!(#code),
+        None => quote!(200),
+    };
+    let (docs, other_attrs): (Vec<_>, Vec<_>) = function
+        .attrs
+        .iter()
+        .partition(|attr| attr.path().is_ident("doc"));
+
+    let types: Vec<&Type> = params.iter().map(|p| &p.ty).collect();
+    let explicit_bodies = params.iter().filter(|p| p.source == Source::Body).count();
+    let inferred: Vec<&Type> = params
+        .iter()
+        .filter(|p| p.source == Source::Inferred)
+        .map(|p| &p.ty)
+        .collect();
+    let extractions = params.iter().map(|param| {
+        let Param {
+            name,
+            ty,
+            source,
+            options,
+        } = param;
+        let var = format_ident!("__{}", name);
+        let key = options
+            .alias
+            .as_ref()
+            .map_or_else(|| name.to_string(), LitStr::value);
+        let constraints = options.constraints();
+        let default = options.default_fn(ty);
+        let call = match source {
+            Source::Path => quote!(extractor.path::<#ty>(#key, &#constraints)),
+            Source::Query => quote!(extractor.query::<#ty>(#key, &#constraints, #default)),
+            Source::Header => {
+                let header =
+                    if options.alias.is_some() || options.convert_underscores == Some(false) {
+                        key.to_ascii_lowercase()
+                    } else {
+                        key.replace('_', "-").to_ascii_lowercase()
+                    };
+                quote!(extractor.header::<#ty>(#header, &#constraints, #default))
+            }
+            Source::Cookie => quote!(extractor.cookie::<#ty>(#key, &#constraints, #default)),
+            Source::Body => {
+                let embed = options.embed;
+                quote!(extractor.body::<#ty>(#key, &#constraints, #default, #embed || EMBED))
+            }
+            Source::Inferred => {
+                quote!(extractor.infer::<#ty>(#key, &#constraints, #default, EMBED))
+            }
+        };
+        quote!(let #var = #call;)
+    });
+    let vars = params.iter().map(|p| format_ident!("__{}", p.name));
+    let args_list = params.iter().map(|p| &p.name);
+    let block = &function.block;
+    let output = &function.sig.output;
+
+    quote! {
+        #(#docs)*
+        #[allow(non_camel_case_types)]
+        #[derive(Debug, Clone, Copy)]
+        #vis struct #name;
+
+        impl #name {
+            #(#docs)*
+            #(#other_attrs)*
+            #[allow(clippy::too_many_arguments)]
+            fn call(#(#args_list: #types),*) #output #block
+        }
+
+        impl ::wasgi::Endpoint for #name {
+            fn method(&self) -> ::wasgi::http::Method {
+                ::wasgi::http::Method::#method
+            }
+
+            fn path(&self) -> &'static str {
+                #path
+            }
+
+            fn handle(&self, request: ::wasgi::Request) -> ::wasgi::Response {
+                // FastAPI embeds body parameters under their names when there are several.
+                #[allow(dead_code)]
+                const BODIES: usize = #explicit_bodies #(+ ::wasgi::__private::is_body::<#inferred>() as usize)*;
+                #[allow(dead_code)]
+                const EMBED: bool = BODIES > 1;
+                let mut extractor = ::wasgi::extract::Extractor::new(request);
+                #(#extractions)*
+                if let ::core::result::Result::Err(response) = extractor.finish() {
+                    return response;
+                }
+                let status = ::wasgi::http::StatusCode::from_u16(#status).expect("a valid status_code");
+                let returned = ::wasgi::__private::Tag::new(Self::call(#(#vars.expect("validated")),*));
+                #[allow(unused_imports)]
+                use ::wasgi::__private::{ViaIntoResponse as _, ViaSerialize as _, ViaSerializeResult as _};
+                (&&returned).respond(status)
+            }
+        }
+    }
+}

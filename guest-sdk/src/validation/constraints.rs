@@ -1,0 +1,232 @@
+//! Field constraints (`min_length`, `pattern`, `gt`, `le`, ...), declared once and checked the
+//! way Pydantic checks them: the first one that fails is the error.
+
+use serde_json::{Value, json};
+
+use super::{Errors, Input};
+
+/// A numeric bound as written in a constraint: `gt = 0` or `le = 1000.5`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Bound {
+    /// An integer literal.
+    Int(i128),
+    /// A float literal.
+    Float(f64),
+}
+
+impl Bound {
+    fn as_f64(self) -> f64 {
+        match self {
+            Bound::Int(i) => i as f64,
+            Bound::Float(f) => f,
+        }
+    }
+
+    /// As `ctx` shows it: a float field's bounds are floats (`{"gt": 0.0}`), an int field's
+    /// are as written.
+    fn ctx(self, float_field: bool) -> Value {
+        match self {
+            Bound::Int(i) if float_field => json!(i as f64),
+            Bound::Int(i) => i64::try_from(i).map_or_else(|_| json!(i as f64), |i| json!(i)),
+            Bound::Float(f) => json!(f),
+        }
+    }
+
+    /// As the message shows it: `0`, `1000`, `0.5`.
+    fn display(self) -> String {
+        match self {
+            Bound::Int(i) => i.to_string(),
+            Bound::Float(f) => f.to_string(),
+        }
+    }
+}
+
+/// The constraints of one field or parameter. Every field is optional; `NONE` has none.
+///
+/// # Example
+///
+/// ```
+/// use wasgi::validation::{Bound, Constrain, Constraints, Errors, Input};
+///
+/// let limit = Constraints { ge: Some(Bound::Int(1)), le: Some(Bound::Int(100)), ..Constraints::NONE };
+/// let mut errors = Errors::new();
+/// assert!(!101i64.check(&limit, Input::Str("101"), &mut errors));
+/// assert_eq!(errors.as_slice()[0].msg, "Input should be less than or equal to 100");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Constraints {
+    /// Strings: at least this many characters (code points).
+    pub min_length: Option<usize>,
+    /// Strings: at most this many characters.
+    pub max_length: Option<usize>,
+    /// Strings: must contain a match of this regular expression (anchor it with `^...$`).
+    pub pattern: Option<&'static str>,
+    /// Numbers: greater than.
+    pub gt: Option<Bound>,
+    /// Numbers: greater than or equal.
+    pub ge: Option<Bound>,
+    /// Numbers: less than.
+    pub lt: Option<Bound>,
+    /// Numbers: less than or equal.
+    pub le: Option<Bound>,
+}
+
+impl Constraints {
+    /// No constraints.
+    pub const NONE: Constraints = Constraints {
+        min_length: None,
+        max_length: None,
+        pattern: None,
+        gt: None,
+        ge: None,
+        lt: None,
+        le: None,
+    };
+}
+
+/// A validated value that constraints apply to. Checking records the first failure, as
+/// Pydantic does, and says whether the value passed.
+pub trait Constrain {
+    /// Checks `self` (validated from `input`) against `constraints`.
+    fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool;
+}
+
+/// One numeric constraint: its bound, the test a value must pass, and how a failure reads.
+struct NumberCheck {
+    bound: Option<Bound>,
+    passes: fn(f64, f64) -> bool,
+    kind: &'static str,
+    key: &'static str,
+    words: &'static str,
+}
+
+fn check_number(
+    value: f64,
+    float_field: bool,
+    c: &Constraints,
+    input: Input<'_>,
+    errors: &mut Errors,
+) -> bool {
+    // Pydantic's order; a NaN fails the first comparison it meets.
+    let checks = [
+        NumberCheck {
+            bound: c.le,
+            passes: |v, b| v <= b,
+            kind: "less_than_equal",
+            key: "le",
+            words: "less than or equal to",
+        },
+        NumberCheck {
+            bound: c.lt,
+            passes: |v, b| v < b,
+            kind: "less_than",
+            key: "lt",
+            words: "less than",
+        },
+        NumberCheck {
+            bound: c.ge,
+            passes: |v, b| v >= b,
+            kind: "greater_than_equal",
+            key: "ge",
+            words: "greater than or equal to",
+        },
+        NumberCheck {
+            bound: c.gt,
+            passes: |v, b| v > b,
+            kind: "greater_than",
+            key: "gt",
+            words: "greater than",
+        },
+    ];
+    for check in checks {
+        if let Some(bound) = check.bound
+            && !(check.passes)(value, bound.as_f64())
+        {
+            let msg = format!("Input should be {} {}", check.words, bound.display());
+            let ctx = json!({ check.key: bound.ctx(float_field) });
+            errors.add(check.kind, msg, input.to_value(), Some(ctx));
+            return false;
+        }
+    }
+    true
+}
+
+macro_rules! numbers {
+    ($float_field:expr => $($number:ty),*) => {$(
+        impl Constrain for $number {
+            fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+                check_number(*self as f64, $float_field, constraints, input, errors)
+            }
+        }
+    )*};
+}
+
+numbers!(false => i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
+numbers!(true => f32, f64);
+
+impl Constrain for String {
+    fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+        let length = self.chars().count();
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        if let Some(min) = c.min_length
+            && length < min
+        {
+            let msg = format!("String should have at least {min} character{}", plural(min));
+            errors.add(
+                "string_too_short",
+                msg,
+                input.to_value(),
+                Some(json!({"min_length": min})),
+            );
+            return false;
+        }
+        if let Some(max) = c.max_length
+            && length > max
+        {
+            let msg = format!("String should have at most {max} character{}", plural(max));
+            errors.add(
+                "string_too_long",
+                msg,
+                input.to_value(),
+                Some(json!({"max_length": max})),
+            );
+            return false;
+        }
+        if let Some(pattern) = c.pattern {
+            // Patterns are fixed by the app's author; one that doesn't compile is a bug there.
+            let regex = regex::Regex::new(pattern)
+                .unwrap_or_else(|error| panic!("invalid pattern `{pattern}`: {error}"));
+            if !regex.is_match(self) {
+                let msg = format!("String should match pattern '{pattern}'");
+                errors.add(
+                    "string_pattern_mismatch",
+                    msg,
+                    input.to_value(),
+                    Some(json!({"pattern": pattern})),
+                );
+                return false;
+            }
+        }
+        true
+    }
+}
+
+impl Constrain for bool {
+    fn check(&self, _: &Constraints, _: Input<'_>, _: &mut Errors) -> bool {
+        true
+    }
+}
+
+impl<T: Constrain> Constrain for Option<T> {
+    fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+        self.as_ref()
+            .is_none_or(|value| value.check(c, input, errors))
+    }
+}
+
+impl<T> Constrain for Vec<T> {
+    /// Lists take no constraints of their own yet; their items' types carry theirs.
+    fn check(&self, _: &Constraints, _: Input<'_>, _: &mut Errors) -> bool {
+        true
+    }
+}
