@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use crate::json_error::python_json_error;
-use crate::validation::{Constrain, Constraints, Errors, Input, Validate, ValidationError};
+use crate::validation::{Constraints, Errors, Input, Validate, ValidationError};
 use crate::{Request, Response};
 
 /// A parameter's default value, made only when the parameter is absent.
@@ -76,13 +76,13 @@ impl Extractor {
     }
 
     /// A path parameter captured from the route's template.
-    pub fn path<T: Validate + Constrain>(&mut self, name: &str, c: &Constraints) -> Option<T> {
+    pub fn path<T: Validate>(&mut self, name: &str, c: &Constraints) -> Option<T> {
         let value = self.request.path_param(name).unwrap_or_default().to_owned();
         validate_values(&[value.as_str()], name, c, None, &mut self.path_errors)
     }
 
     /// A query parameter.
-    pub fn query<T: Validate + Constrain>(
+    pub fn query<T: Validate>(
         &mut self,
         name: &str,
         c: &Constraints,
@@ -102,7 +102,7 @@ impl Extractor {
     }
 
     /// A header parameter; `name` is the header's name (`user-agent`), the error location's too.
-    pub fn header<T: Validate + Constrain>(
+    pub fn header<T: Validate>(
         &mut self,
         name: &str,
         c: &Constraints,
@@ -124,7 +124,7 @@ impl Extractor {
     }
 
     /// A cookie parameter.
-    pub fn cookie<T: Validate + Constrain>(
+    pub fn cookie<T: Validate>(
         &mut self,
         name: &str,
         c: &Constraints,
@@ -143,7 +143,7 @@ impl Extractor {
 
     /// A body parameter. With `embed`, the body is an object and this parameter is its `name`
     /// key (FastAPI's rule when a route has several body parameters); otherwise the whole body.
-    pub fn body<T: Validate + Constrain>(
+    pub fn body<T: Validate>(
         &mut self,
         name: &str,
         c: &Constraints,
@@ -171,7 +171,7 @@ impl Extractor {
 
     /// A parameter whose kind comes from its type: a model (or list of models) is the body,
     /// anything else a query parameter.
-    pub fn infer<T: Validate + Constrain>(
+    pub fn infer<T: Validate>(
         &mut self,
         name: &str,
         c: &Constraints,
@@ -251,7 +251,7 @@ fn errors_at(source: &str) -> Errors {
 }
 
 /// Validates a parameter from its raw values (none when absent), then its constraints.
-fn validate_values<T: Validate + Constrain>(
+fn validate_values<T: Validate>(
     values: &[&str],
     name: &str,
     c: &Constraints,
@@ -275,7 +275,7 @@ fn validate_values<T: Validate + Constrain>(
 }
 
 /// Validates a JSON value (`None` when absent), then its constraints.
-fn validate_json<T: Validate + Constrain>(
+fn validate_json<T: Validate>(
     value: Option<&Value>,
     c: &Constraints,
     default: DefaultFn<T>,

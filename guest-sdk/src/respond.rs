@@ -86,7 +86,10 @@ mod tests {
     }
 
     #[test]
-    #[expect(clippy::needless_borrow, reason = "generated code always writes `&&`, so these do")]
+    #[expect(
+        clippy::needless_borrow,
+        reason = "generated code always writes `&&`, so these do"
+    )]
     fn each_kind_of_return_value_picks_its_response() {
         let created = StatusCode::CREATED;
         assert_eq!(

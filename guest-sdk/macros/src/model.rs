@@ -72,16 +72,6 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
             }
         }
 
-        impl ::wasgi::validation::Constrain for #name {
-            fn check(
-                &self,
-                _: &::wasgi::validation::Constraints,
-                _: ::wasgi::validation::Input<'_>,
-                _: &mut ::wasgi::validation::Errors,
-            ) -> bool {
-                true
-            }
-        }
 
         impl ::wasgi::__private::serde::Serialize for #name {
             fn serialize<S>(&self, serializer: S) -> ::core::result::Result<S::Ok, S::Error>

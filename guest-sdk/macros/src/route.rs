@@ -48,6 +48,21 @@ enum Source {
     Body,
     /// Decided by the type: a model is the body, anything else the query.
     Inferred,
+    /// `Request`: the request itself, after the other parameters were read.
+    Request,
+    /// `Body`: the request body, streamed, unread by anything else.
+    Stream,
+}
+
+/// `Request` or `Body` by their last path segment, as FastAPI recognises `Request` by its
+/// annotation.
+fn special_source(ty: &Type) -> Option<Source> {
+    let Type::Path(path) = ty else { return None };
+    match path.path.segments.last()?.ident.to_string().as_str() {
+        "Request" => Some(Source::Request),
+        "Body" => Some(Source::Stream),
+        _ => None,
+    }
 }
 
 struct Param {
@@ -115,6 +130,10 @@ pub fn expand(method: &str, args: TokenStream, item: TokenStream) -> syn::Result
         }
         typed.attrs = kept;
         let in_template = path_params.iter().any(|p| p == &name.to_string());
+        let source = match (source, special_source(&typed.ty)) {
+            (None, Some(special)) => Some(special),
+            (source, _) => source,
+        };
         let source = match source {
             Some(Source::Path) if !in_template => {
                 return Err(syn::Error::new_spanned(
@@ -146,6 +165,28 @@ pub fn expand(method: &str, args: TokenStream, item: TokenStream) -> syn::Result
             source,
             options,
         });
+    }
+    let count = |source: Source| params.iter().filter(|p| p.source == source).count();
+    if count(Source::Request) + count(Source::Stream) > 1 {
+        let second = params
+            .iter()
+            .filter(|p| matches!(p.source, Source::Request | Source::Stream))
+            .nth(1);
+        return Err(syn::Error::new_spanned(
+            &second.expect("counted").name,
+            "a route takes at most one `Request` or `Body` parameter: both own the request body",
+        ));
+    }
+    if let Some(stream) = params.iter().find(|p| p.source == Source::Stream)
+        && let Some(other) = params.iter().find(|p| p.source == Source::Body)
+    {
+        return Err(syn::Error::new_spanned(
+            &other.name,
+            format!(
+                "`{}: Body` streams the whole request body, so `{}` cannot also be read from it",
+                stream.name, other.name
+            ),
+        ));
     }
     for path_param in &path_params {
         if !params.iter().any(|p| p.name == path_param.as_str()) {
@@ -261,8 +302,29 @@ fn generate(method: &str, args: &RouteArgs, function: &ItemFn, params: &[Param])
             Source::Inferred => {
                 quote!(extractor.infer::<#ty>(#key, &#constraints, #default, EMBED))
             }
+            // Taken from the request once everything else is read, below.
+            Source::Request | Source::Stream => return quote!(),
         };
         quote!(let #var = #call;)
+    });
+    let request_param = params
+        .iter()
+        .find(|p| matches!(p.source, Source::Request | Source::Stream))
+        .map(|p| {
+            let var = format_ident!("__{}", p.name);
+            match p.source {
+                Source::Stream => {
+                    quote!(let #var = ::core::option::Option::Some(request.into_body());)
+                }
+                _ => quote!(let #var = ::core::option::Option::Some(request);),
+            }
+        });
+    let stream_check = params.iter().find(|p| p.source == Source::Stream).map(|p| {
+        let message = format!(
+            "`{}: Body` streams the whole request body, so no model parameter can also be read from it",
+            p.name
+        );
+        quote!(const _: () = ::core::assert!(BODIES == 0, #message);)
     });
     let vars = params.iter().map(|p| format_ident!("__{}", p.name));
     let args_list = params.iter().map(|p| &p.name);
@@ -297,11 +359,15 @@ fn generate(method: &str, args: &RouteArgs, function: &ItemFn, params: &[Param])
                 const BODIES: usize = #explicit_bodies #(+ ::wasgi::__private::is_body::<#inferred>() as usize)*;
                 #[allow(dead_code)]
                 const EMBED: bool = BODIES > 1;
+                #stream_check
                 let mut extractor = ::wasgi::extract::Extractor::new(request);
                 #(#extractions)*
-                if let ::core::result::Result::Err(response) = extractor.finish() {
-                    return response;
-                }
+                #[allow(unused_variables)]
+                let request = match extractor.finish() {
+                    ::core::result::Result::Ok(request) => request,
+                    ::core::result::Result::Err(response) => return response,
+                };
+                #request_param
                 let status = ::wasgi::http::StatusCode::from_u16(#status).expect("a valid status_code");
                 let returned = ::wasgi::__private::Tag::new(Self::call(#(#vars.expect("validated")),*));
                 #[allow(unused_imports)]

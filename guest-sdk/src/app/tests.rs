@@ -125,3 +125,26 @@ fn a_path_of_slashes_is_not_redirected_to_root() {
     let response = client().get("/items//").send();
     assert_eq!(response.header("location"), Some("http://testserver/items"));
 }
+
+#[crate::post("/upload/{name}")]
+fn upload(name: String, body: crate::Body) -> Value {
+    let size = body.bytes().map_or(0, |bytes| bytes.len());
+    json!({"name": name, "size": size})
+}
+
+#[crate::get("/raw")]
+fn raw(request: Request, #[query(default = 1)] page: u32) -> Value {
+    json!({"path": request.path(), "page": page})
+}
+
+#[test]
+fn a_body_parameter_streams_the_raw_body_after_typed_parameters() {
+    let client = TestClient::new(App::new().endpoint(upload).endpoint(raw));
+    let response = client.post("/upload/a.bin").body(vec![0u8; 100_000]).send();
+    assert_eq!(
+        response.json::<Value>(),
+        json!({"name": "a.bin", "size": 100_000})
+    );
+    let response = client.get("/raw?page=3").send();
+    assert_eq!(response.json::<Value>(), json!({"path": "/raw", "page": 3}));
+}

@@ -46,7 +46,7 @@ impl Bound {
 /// # Example
 ///
 /// ```
-/// use wasgi::validation::{Bound, Constrain, Constraints, Errors, Input};
+/// use wasgi::validation::{Bound, Constraints, Errors, Input, Validate};
 ///
 /// let limit = Constraints { ge: Some(Bound::Int(1)), le: Some(Bound::Int(100)), ..Constraints::NONE };
 /// let mut errors = Errors::new();
@@ -84,13 +84,6 @@ impl Constraints {
     };
 }
 
-/// A validated value that constraints apply to. Checking records the first failure, as
-/// Pydantic does, and says whether the value passed.
-pub trait Constrain {
-    /// Checks `self` (validated from `input`) against `constraints`.
-    fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool;
-}
-
 /// One numeric constraint: its bound, the test a value must pass, and how a failure reads.
 struct NumberCheck {
     bound: Option<Bound>,
@@ -100,7 +93,8 @@ struct NumberCheck {
     words: &'static str,
 }
 
-fn check_number(
+/// Checks a number against `c`'s bounds; `float_field` says how `ctx` shows them.
+pub(super) fn check_number(
     value: f64,
     float_field: bool,
     c: &Constraints,
@@ -151,22 +145,15 @@ fn check_number(
     true
 }
 
-macro_rules! numbers {
-    ($float_field:expr => $($number:ty),*) => {$(
-        impl Constrain for $number {
-            fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
-                check_number(*self as f64, $float_field, constraints, input, errors)
-            }
-        }
-    )*};
-}
-
-numbers!(false => i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize);
-numbers!(true => f32, f64);
-
-impl Constrain for String {
-    fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
-        let length = self.chars().count();
+/// Checks a string against `c`'s lengths and pattern.
+pub(super) fn check_string(
+    value: &str,
+    c: &Constraints,
+    input: Input<'_>,
+    errors: &mut Errors,
+) -> bool {
+    {
+        let length = value.chars().count();
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         if let Some(min) = c.min_length
             && length < min
@@ -196,7 +183,7 @@ impl Constrain for String {
             // Patterns are fixed by the app's author; one that doesn't compile is a bug there.
             let regex = regex::Regex::new(pattern)
                 .unwrap_or_else(|error| panic!("invalid pattern `{pattern}`: {error}"));
-            if !regex.is_match(self) {
+            if !regex.is_match(value) {
                 let msg = format!("String should match pattern '{pattern}'");
                 errors.add(
                     "string_pattern_mismatch",
@@ -207,26 +194,6 @@ impl Constrain for String {
                 return false;
             }
         }
-        true
-    }
-}
-
-impl Constrain for bool {
-    fn check(&self, _: &Constraints, _: Input<'_>, _: &mut Errors) -> bool {
-        true
-    }
-}
-
-impl<T: Constrain> Constrain for Option<T> {
-    fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
-        self.as_ref()
-            .is_none_or(|value| value.check(c, input, errors))
-    }
-}
-
-impl<T> Constrain for Vec<T> {
-    /// Lists take no constraints of their own yet; their items' types carry theirs.
-    fn check(&self, _: &Constraints, _: Input<'_>, _: &mut Errors) -> bool {
         true
     }
 }

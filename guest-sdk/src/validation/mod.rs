@@ -21,7 +21,7 @@ mod error;
 mod model;
 mod scalars;
 
-pub use constraints::{Bound, Constrain, Constraints};
+pub use constraints::{Bound, Constraints};
 pub use error::{Errors, Loc, ValidationError, ValidationErrors};
 pub use model::{field, object};
 
@@ -93,6 +93,13 @@ pub trait Validate: Sized {
     /// Validates `input`, recording any errors at `errors`' current location.
     fn validate(input: Input<'_>, errors: &mut Errors) -> Option<Self>;
 
+    /// Checks a valid value (read from `input`) against `constraints`, recording the first that
+    /// fails, as Pydantic does. Types no constraint applies to pass.
+    fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+        let _ = (constraints, input, errors);
+        true
+    }
+
     /// The value when the input is absent, if the type has one (`None` for an `Option`).
     fn absent() -> Option<Self> {
         None
@@ -120,6 +127,11 @@ impl<T: Validate> Validate for Option<T> {
 
     fn absent() -> Option<Self> {
         Some(None)
+    }
+
+    fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+        self.as_ref()
+            .is_none_or(|value| value.check(constraints, input, errors))
     }
 
     fn validate_many(inputs: &[&str], errors: &mut Errors) -> Option<Self> {

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Constrain, Constraints, Errors, Input, Validate};
+use super::{Constraints, Errors, Input, Validate};
 
 /// The JSON object a model is validated from, or Pydantic's `model_attributes_type` error.
 pub fn object<'a>(input: Input<'a>, errors: &mut Errors) -> Option<&'a Map<String, Value>> {
@@ -18,7 +18,7 @@ pub fn object<'a>(input: Input<'a>, errors: &mut Errors) -> Option<&'a Map<Strin
 
 /// One field of a model: validated from `object[key]`, or its default, or `missing` (whose
 /// `input` is the whole object, as in Pydantic).
-pub fn field<T: Validate + Constrain>(
+pub fn field<T: Validate>(
     object: &Map<String, Value>,
     key: &str,
     constraints: &Constraints,

@@ -2,7 +2,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Errors, Input, Validate};
+use super::constraints::{check_number, check_string};
+use super::{Constraints, Errors, Input, Validate};
 
 const INT_PARSING: &str = "Input should be a valid integer, unable to parse string as an integer";
 const FLOAT_PARSING: &str = "Input should be a valid number, unable to parse string as a number";
@@ -120,6 +121,10 @@ macro_rules! integers {
                 }
                 Some(value as $int)
             }
+
+            fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+                check_number(*self as f64, false, c, input, errors)
+            }
         }
     )*};
 }
@@ -171,6 +176,10 @@ macro_rules! floats {
                     }
                 }
             }
+
+            fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+                check_number(f64::from(*self), true, c, input, errors)
+            }
         }
     )*};
 }
@@ -218,6 +227,10 @@ impl Validate for bool {
 }
 
 impl Validate for String {
+    fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
+        check_string(self, c, input, errors)
+    }
+
     fn validate(input: Input<'_>, errors: &mut Errors) -> Option<Self> {
         match input.text() {
             Some(text) => Some(text.to_owned()),

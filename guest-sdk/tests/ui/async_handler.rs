@@ -1,0 +1,7 @@
+// Handlers are plain functions.
+#[wasgi::get("/")]
+async fn root() -> &'static str {
+    "hello"
+}
+
+fn main() {}
