@@ -1,10 +1,12 @@
 //! [`App`]: the routes of a guest application, and how one request is dispatched to them.
 
 use std::fmt;
+use std::rc::Rc;
 
 use crate::asgi::{Receiver, Scope, SendError, Sender};
 use crate::body::Body;
 use crate::exception::{Exception, HttpException};
+use crate::openapi::DocsConfig;
 use crate::path_template::PathTemplate;
 use crate::request::Request;
 use crate::response::{IntoResponse, Response};
@@ -43,6 +45,7 @@ use http::{Method, StatusCode};
 #[derive(Default)]
 pub struct App {
     routes: Vec<Route>,
+    docs: DocsConfig,
     http_exception_handler: Option<Box<dyn Fn(HttpException) -> Response>>,
     validation_exception_handler: Option<Box<dyn Fn(ValidationErrors) -> Response>>,
 }
@@ -51,6 +54,8 @@ struct Route {
     method: Method,
     template: PathTemplate,
     handler: Box<dyn Handler>,
+    /// What the OpenAPI document says of it; routes added as closures are not documented.
+    endpoint: Option<Rc<dyn Endpoint>>,
 }
 
 /// Something that answers a request: any `Fn(Request) -> impl IntoResponse`.
@@ -76,6 +81,8 @@ pub trait Endpoint: 'static {
     fn method(&self) -> Method;
     /// The route's path template.
     fn path(&self) -> &'static str;
+    /// What the OpenAPI document says of the route; named schemas go to `schemas`.
+    fn doc(&self, schemas: &mut crate::openapi::Schemas) -> crate::openapi::RouteDoc;
     /// Extracts the parameters, calls the function and makes the response.
     fn handle(&self, request: Request) -> Response;
 }
@@ -100,11 +107,17 @@ impl App {
     /// assert_eq!(client.get("/items/5").send().text(), r#"{"item_id":5}"#);
     /// assert_eq!(client.get("/items/x").send().status(), 422);
     /// ```
-    pub fn endpoint(self, endpoint: impl Endpoint) -> Self {
+    pub fn endpoint(mut self, endpoint: impl Endpoint) -> Self {
+        let endpoint: Rc<dyn Endpoint> = Rc::new(endpoint);
         let (method, path) = (endpoint.method(), endpoint.path());
-        self.route(method, path, move |request: Request| {
-            endpoint.handle(request)
-        })
+        let handler = endpoint.clone();
+        self = self.route(method, path, move |request: Request| {
+            handler.handle(request)
+        });
+        if let Some(route) = self.routes.last_mut() {
+            route.endpoint = Some(endpoint);
+        }
+        self
     }
 
     /// Replaces FastAPI's rendering of [`HttpException`]s (the router's 404 and 405 included).
@@ -170,6 +183,7 @@ impl App {
             method,
             template,
             handler: Box::new(handler),
+            endpoint: None,
         });
         self
     }
@@ -287,6 +301,9 @@ impl App {
 
     /// Routes `request` to its handler, or answers it with the router's own 404/405/307.
     pub fn dispatch(&self, request: Request) -> Response {
+        if let Some(page) = self.docs_page(&request) {
+            return page;
+        }
         let mut first_path_match: Option<&Method> = None;
         for route in &self.routes {
             if let Some(params) = route.template.matches(request.path()) {
@@ -348,5 +365,8 @@ impl fmt::Debug for App {
     }
 }
 
+mod docs;
+#[cfg(test)]
+mod docs_tests;
 #[cfg(test)]
 mod tests;

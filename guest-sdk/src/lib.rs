@@ -110,6 +110,7 @@ pub mod extract;
 #[cfg(target_family = "wasm")]
 mod guest;
 mod json_error;
+pub mod openapi;
 mod path_template;
 mod request;
 mod respond;

@@ -4,6 +4,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
+use http_body_util::BodyExt as _;
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
@@ -16,6 +17,7 @@ use crate::state::InstanceState;
 pub struct App {
     name: String,
     pre: AppPre<InstanceState>,
+    env: Vec<(String, String)>,
 }
 
 impl App {
@@ -51,7 +53,39 @@ impl App {
         Ok(App {
             name: name.to_owned(),
             pre,
+            env: Vec::new(),
         })
+    }
+
+    /// Sets the environment variables every instance of the app sees.
+    pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
+        self.env = env;
+        self
+    }
+
+    /// Answers `GET path` in-process, without a network: status and whole body. This is how
+    /// `wasgi openapi` reads an app's document.
+    pub async fn get(self: Arc<Self>, path: &str) -> Result<(http::StatusCode, bytes::Bytes)> {
+        let request = http::Request::get(path)
+            .header(http::header::HOST, "localhost")
+            .body(())
+            .with_context(|| format!("`{path}` is not a request path"))?;
+        let (parts, ()) = request.into_parts();
+        let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let scope = crate::scope::scope(&parts, local, local, "");
+        let body = http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed();
+        let (exchange, response) = Exchange::new(body);
+        self.handle(scope, exchange).await;
+        let response = response.await.context("the guest gave no response")?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .context("the guest's response broke off")?;
+        Ok((status, body.to_bytes()))
     }
 
     /// The app's name, as logs show it.
@@ -62,7 +96,7 @@ impl App {
     /// Serves one request in a fresh instance: instantiate, call `handle(scope)`, and finish the
     /// exchange however the guest ended. A trap is logged and costs only this request.
     pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
-        let mut store = Store::new(self.pre.engine(), InstanceState::new(exchange));
+        let mut store = Store::new(self.pre.engine(), InstanceState::new(exchange, &self.env));
         let result = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             instance

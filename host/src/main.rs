@@ -29,6 +29,17 @@ enum Command {
         /// The address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8000")]
         listen: SocketAddr,
+        /// An environment variable for the app's instances, `NAME=VALUE`; repeatable.
+        #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+        env: Vec<(String, String)>,
+    },
+    /// Print an app's OpenAPI document without starting a server.
+    Openapi {
+        /// A `.wasm` component, or a guest crate directory to build first.
+        app: PathBuf,
+        /// Where the app serves its document.
+        #[arg(long, default_value = "/openapi.json")]
+        path: String,
     },
     /// Build a guest crate into a component and print the `.wasm` path.
     Build {
@@ -63,22 +74,50 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", component.display());
             Ok(())
         }
-        Command::Serve { app, listen } => {
-            let component = resolve_app(&app)?;
-            let engine = engine::new_engine()?;
-            let linker = engine::new_linker(&engine)?;
-            let app = Arc::new(App::load(&app_name(&component), &component, &linker)?);
-            tokio::runtime::Runtime::new()
-                .context("failed to start the async runtime")?
-                .block_on(async {
-                    let listener = TcpListener::bind(listen)
-                        .await
-                        .with_context(|| format!("failed to listen on `{listen}`"))?;
-                    // Scripts and tests wait for this exact line to learn the bound port.
-                    println!("listening on http://{}", listener.local_addr()?);
-                    server::serve(listener, app).await
-                })
+        Command::Openapi { app, path } => {
+            let app = Arc::new(load(&app)?);
+            let (status, body) = runtime()?.block_on(app.get(&path))?;
+            if !status.is_success() {
+                anyhow::bail!(
+                    "the app answered `GET {path}` with {status}; does it serve its OpenAPI document there?"
+                );
+            }
+            let document: serde_json::Value = serde_json::from_slice(&body)
+                .with_context(|| format!("`GET {path}` did not answer JSON"))?;
+            println!("{}", serde_json::to_string_pretty(&document)?);
+            Ok(())
         }
+        Command::Serve { app, listen, env } => {
+            let app = Arc::new(load(&app)?.with_env(env));
+            runtime()?.block_on(async {
+                let listener = TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("failed to listen on `{listen}`"))?;
+                // Scripts and tests wait for this exact line to learn the bound port.
+                println!("listening on http://{}", listener.local_addr()?);
+                server::serve(listener, app).await
+            })
+        }
+    }
+}
+
+/// Loads `app`: a component file, or a guest crate directory built first.
+fn load(app: &Path) -> Result<App> {
+    let component = resolve_app(app)?;
+    let engine = engine::new_engine()?;
+    let linker = engine::new_linker(&engine)?;
+    App::load(&app_name(&component), &component, &linker)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Runtime::new().context("failed to start the async runtime")
+}
+
+/// `NAME=VALUE`, for `--env`.
+fn parse_env(pair: &str) -> Result<(String, String), String> {
+    match pair.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("`{pair}` is not NAME=VALUE")),
     }
 }
 

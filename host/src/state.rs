@@ -14,10 +14,14 @@ pub struct InstanceState {
 }
 
 impl InstanceState {
-    /// State for an instance serving the request behind `exchange`. The guest sees no
-    /// environment, arguments or files; its stdout and stderr go to the host's.
-    pub fn new(exchange: Exchange) -> Self {
-        let wasi = WasiCtx::builder().inherit_stdout().inherit_stderr().build();
+    /// State for an instance serving the request behind `exchange`. The guest sees `env` and no
+    /// arguments or files; its stdout and stderr go to the host's.
+    pub fn new(exchange: Exchange, env: &[(String, String)]) -> Self {
+        let wasi = WasiCtx::builder()
+            .envs(env)
+            .inherit_stdout()
+            .inherit_stderr()
+            .build();
         InstanceState {
             wasi,
             table: ResourceTable::new(),

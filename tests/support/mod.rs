@@ -81,10 +81,16 @@ impl Host {
 
     /// Serves `component`, waiting until it listens.
     pub fn serve(component: &Path) -> Host {
+        Host::serve_with(component, &[])
+    }
+
+    /// Serves `component` with extra `wasgi serve` arguments, waiting until it listens.
+    pub fn serve_with(component: &Path, args: &[&str]) -> Host {
         let mut child = wasgi()
             .arg("serve")
             .arg(component)
             .args(["--listen", "127.0.0.1:0"])
+            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -10,30 +10,34 @@
 //! ```
 
 use serde_json::{Value, json};
-use wasgi::{App, Request, Response};
+use wasgi::{App, Body, Response};
 
-/// `GET /`: the classic greeting.
-fn root(_: Request) -> Value {
+// `GET /`: the classic greeting.
+#[wasgi::get("/")]
+fn root() -> Value {
     json!({"message": "Hello World"})
 }
 
-/// `GET /items/{item_id}`: echoes the path parameter, as text (typed parameters come later).
-fn read_item(request: Request) -> Value {
-    json!({"item_id": request.path_param("item_id")})
+// `GET /items/{item_id}`: the path parameter, as text (see `examples/params` for typed ones).
+#[wasgi::get("/items/{item_id}")]
+fn read_item(item_id: String) -> Value {
+    json!({"item_id": item_id})
 }
 
-/// `POST /echo`: sends the request body back chunk by chunk as it arrives, so a body of any
-/// size passes through in constant memory.
-fn echo(request: Request) -> Response {
-    Response::stream(request.into_body()).with_header("content-type", "application/octet-stream")
+// `POST /echo`: sends the request body back chunk by chunk as it arrives, so a body of any
+// size passes through in constant memory. A `Body` parameter is the raw, streamed body.
+#[wasgi::post("/echo", media_type = "application/octet-stream")]
+fn echo(body: Body) -> Response {
+    Response::stream(body).with_header("content-type", "application/octet-stream")
 }
 
 /// The app: one route per handler.
 pub fn app() -> App {
     App::new()
-        .get("/", root)
-        .get("/items/{item_id}", read_item)
-        .post("/echo", echo)
+        .title("hello")
+        .endpoint(root)
+        .endpoint(read_item)
+        .endpoint(echo)
 }
 
 wasgi::export!(app);

@@ -15,6 +15,9 @@
 //! parameter; a scalar (or an `Option`/`Vec` of one) is a query parameter; a model is the body;
 //! `#[header]`, `#[cookie]` and `#[body]` say otherwise. Constraints sit on the parameter or field
 //! they constrain, once.
+//!
+//! The routes' comments are `//`, not `///`: a doc comment becomes the operation's
+//! `description` in `/openapi.json`, and the FastAPI app this mirrors has no docstrings.
 
 use serde_json::{Value, json};
 use wasgi::{App, HttpException, Model, StrEnum};
@@ -73,18 +76,18 @@ pub struct User {
     pub age: i64,
 }
 
-/// The greeting.
+// The greeting.
 #[wasgi::get("/")]
-pub fn root() -> Value {
+fn root() -> Value {
     json!({"message": "Hello World"})
 }
 
-/// An item by id; `q` is echoed when not empty, and `short` drops the description.
-///
-/// `item_id` is an `i128` because Python's `int` has no width: FastAPI echoes ids far beyond
-/// `i64`, and so does this (up to 39 digits).
+// An item by id; `q` is echoed when not empty, and `short` drops the description.
+//
+// `item_id` is an `i128` because Python's `int` has no width: FastAPI echoes ids far beyond
+// `i64`, and so does this (up to 39 digits).
 #[wasgi::get("/items/{item_id}")]
-pub fn read_item(item_id: i128, q: Option<String>, #[query(default = false)] short: bool) -> Value {
+fn read_item(item_id: i128, q: Option<String>, #[query(default = false)] short: bool) -> Value {
     let mut item = json!({ "item_id": item_id.to_string() });
     // Keep the integer exact: JSON numbers beyond i64 don't fit serde_json's `Value`.
     item["item_id"] = serde_json::from_str(&item_id.to_string()).unwrap_or(Value::Null);
@@ -97,9 +100,9 @@ pub fn read_item(item_id: i128, q: Option<String>, #[query(default = false)] sho
     item
 }
 
-/// A model by name.
+// A model by name.
 #[wasgi::get("/models/{model_name}")]
-pub fn get_model(model_name: ModelName) -> Value {
+fn get_model(model_name: ModelName) -> Value {
     let message = match model_name {
         ModelName::Alexnet => "Deep Learning FTW!",
         ModelName::Lenet => "LeCNN all the images",
@@ -108,15 +111,15 @@ pub fn get_model(model_name: ModelName) -> Value {
     json!({"model_name": model_name, "message": message})
 }
 
-/// A file path, slashes and all.
+// A file path, slashes and all.
 #[wasgi::get("/files/{file_path:path}")]
-pub fn read_file(file_path: String) -> Value {
+fn read_file(file_path: String) -> Value {
     json!({"file_path": file_path})
 }
 
-/// A constrained search.
+// A constrained search.
 #[wasgi::get("/search")]
-pub fn search(
+fn search(
     #[query(min_length = 3, max_length = 50, pattern = "^[a-z ]+$")] q: String,
     #[query(default = 0)] skip: i64,
     #[query(ge = 1, le = 100, default = 10)] limit: i64,
@@ -125,18 +128,18 @@ pub fn search(
     json!({"q": q, "skip": skip, "limit": limit, "tag": tag})
 }
 
-/// A number, scaled.
+// A number, scaled.
 #[wasgi::get("/numbers/{n}")]
-pub fn numbers(
+fn numbers(
     #[path(gt = 0, le = 1000)] n: f64,
     #[query(gt = 0, lt = 10, default = 1)] scale: i64,
 ) -> Value {
     json!({"n": n, "scaled": n * scale as f64})
 }
 
-/// Creates an item: 201, with the price including tax when there is a tax.
+// Creates an item: 201, with the price including tax when there is a tax.
 #[wasgi::post("/items", status_code = 201)]
-pub fn create_item(item: Item) -> Value {
+fn create_item(item: Item) -> Value {
     let mut result = serde_json::to_value(&item).unwrap_or_default();
     if let Some(tax) = item.tax {
         result["price_with_tax"] = json!(item.price + tax);
@@ -144,9 +147,9 @@ pub fn create_item(item: Item) -> Value {
     result
 }
 
-/// Updates an item: several body parameters, so each is a key of the body object.
+// Updates an item: several body parameters, so each is a key of the body object.
 #[wasgi::put("/items/{item_id}")]
-pub fn update_item(
+fn update_item(
     #[path(ge = 1)] item_id: i128,
     item: Item,
     user: User,
@@ -156,9 +159,9 @@ pub fn update_item(
     json!({"item_id": item_id, "item": item, "user": user, "importance": importance})
 }
 
-/// Headers (`user_agent` reads `User-Agent`) and a cookie.
+// Headers (`user_agent` reads `User-Agent`) and a cookie.
 #[wasgi::get("/headers")]
-pub fn headers(
+fn headers(
     #[header] user_agent: Option<String>,
     #[header] x_token: Option<Vec<String>>,
     #[cookie] session_id: Option<String>,
@@ -166,9 +169,9 @@ pub fn headers(
     json!({"user_agent": user_agent, "x_token": x_token, "session_id": session_id})
 }
 
-/// Only `foo` exists; anything else is a 404 with a custom header.
+// Only `foo` exists; anything else is a 404 with a custom header.
 #[wasgi::get("/secret/{item_id}")]
-pub fn secret(item_id: String) -> Result<Value, HttpException> {
+fn secret(item_id: String) -> Result<Value, HttpException> {
     if item_id != "foo" {
         return Err(
             HttpException::new(404, "Item not found").with_header("X-Error", "There goes my error")
@@ -180,6 +183,8 @@ pub fn secret(item_id: String) -> Result<Value, HttpException> {
 /// The app.
 pub fn app() -> App {
     App::new()
+        .title("wasgi params reference")
+        .version("0.1.0")
         .endpoint(root)
         .endpoint(read_item)
         .endpoint(get_model)

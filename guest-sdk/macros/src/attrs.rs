@@ -120,6 +120,17 @@ impl Options {
         }
     }
 
+    /// The declared default as JSON for the OpenAPI document: `Some(value)` or `None`.
+    pub fn default_json(&self, ty: &syn::Type) -> TokenStream {
+        match &self.default {
+            Some(value) => quote!(::core::option::Option::Some({
+                let value: #ty = #value;
+                ::wasgi::__private::serde_json::to_value(&value).unwrap_or_default()
+            })),
+            None => quote!(::core::option::Option::None),
+        }
+    }
+
     /// `Some(|| default)` or `None`, for a parameter or field of type `ty`.
     pub fn default_fn(&self, ty: &syn::Type) -> TokenStream {
         match &self.default {

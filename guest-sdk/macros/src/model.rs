@@ -32,6 +32,7 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
     let mut idents = Vec::new();
     let mut keys = Vec::new();
     let mut validations = Vec::new();
+    let mut properties = Vec::new();
     for field in &fields.named {
         let ident = field.ident.clone().expect("named fields have names");
         let mut options = Options::default();
@@ -52,6 +53,10 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
         validations.push(quote! {
             let #ident = ::wasgi::validation::field::<#ty>(object, #key, &#constraints, #default, input, errors);
         });
+        let default_json = options.default_json(ty);
+        properties.push(quote! {
+            ::wasgi::openapi::param::<#ty>(#key, ::core::option::Option::Some(::wasgi::openapi::Location::Body), &#constraints, #default_json, schemas)
+        });
         idents.push(ident);
         keys.push(key);
     }
@@ -69,6 +74,13 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
                 let object = ::wasgi::validation::object(input, errors)?;
                 #(#validations)*
                 ::core::option::Option::Some(#name { #(#idents: #idents?),* })
+            }
+
+            fn schema(schemas: &mut ::wasgi::openapi::Schemas) -> ::wasgi::__private::serde_json::Value {
+                schemas.define(#type_name, |schemas| {
+                    let fields = [#(#properties),*];
+                    ::wasgi::openapi::object_schema(#type_name, &fields)
+                })
             }
         }
 

@@ -11,30 +11,56 @@ use syn::{FnArg, Ident, ItemFn, LitInt, LitStr, Pat, Token, Type};
 
 use crate::attrs::Options;
 
-/// `("/path", status_code = 201)`.
+/// `("/path", status_code = 201, tags = ["items"], deprecated, media_type = "text/csv")`.
 struct RouteArgs {
     path: LitStr,
     status_code: Option<LitInt>,
+    tags: Vec<LitStr>,
+    deprecated: bool,
+    media_type: Option<LitStr>,
 }
 
 impl Parse for RouteArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
         let path: LitStr = input.parse()?;
-        let mut status_code = None;
+        let mut args = RouteArgs {
+            path,
+            status_code: None,
+            tags: Vec::new(),
+            deprecated: false,
+            media_type: None,
+        };
         while input.parse::<Option<Token![,]>>()?.is_some() && !input.is_empty() {
             let key: Ident = input.parse()?;
-            input.parse::<Token![=]>()?;
             match key.to_string().as_str() {
-                "status_code" => status_code = Some(input.parse()?),
+                "deprecated" => args.deprecated = true,
+                "status_code" => {
+                    input.parse::<Token![=]>()?;
+                    args.status_code = Some(input.parse()?);
+                }
+                "media_type" => {
+                    input.parse::<Token![=]>()?;
+                    args.media_type = Some(input.parse()?);
+                }
+                "tags" => {
+                    input.parse::<Token![=]>()?;
+                    let list;
+                    syn::bracketed!(list in input);
+                    let tags =
+                        syn::punctuated::Punctuated::<LitStr, Token![,]>::parse_terminated(&list)?;
+                    args.tags = tags.into_iter().collect();
+                }
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown route option `{other}`; expected `status_code`"),
+                        format!(
+                            "unknown route option `{other}`; expected `status_code`, `tags`, `deprecated` or `media_type`"
+                        ),
                     ));
                 }
             }
         }
-        Ok(RouteArgs { path, status_code })
+        Ok(args)
     }
 }
 
@@ -326,6 +352,43 @@ fn generate(method: &str, args: &RouteArgs, function: &ItemFn, params: &[Param])
         );
         quote!(const _: () = ::core::assert!(BODIES == 0, #message);)
     });
+    let documented = params.iter().filter_map(|param| {
+        let Param { name, ty, source, options } = param;
+        let key = options.alias.as_ref().map_or_else(|| name.to_string(), LitStr::value);
+        let constraints = options.constraints();
+        let default = options.default_json(ty);
+        let location = match source {
+            Source::Path => quote!(::core::option::Option::Some(::wasgi::openapi::Location::Path)),
+            Source::Query => quote!(::core::option::Option::Some(::wasgi::openapi::Location::Query)),
+            Source::Header => {
+                let header = if options.alias.is_some() || options.convert_underscores == Some(false) {
+                    key.clone()
+                } else {
+                    key.replace('_', "-")
+                };
+                return Some(quote!(::wasgi::openapi::param::<#ty>(#header, ::core::option::Option::Some(::wasgi::openapi::Location::Header), &#constraints, #default, schemas)));
+            }
+            Source::Cookie => quote!(::core::option::Option::Some(::wasgi::openapi::Location::Cookie)),
+            Source::Body => quote!(::core::option::Option::Some(::wasgi::openapi::Location::Body)),
+            Source::Inferred => quote!(::core::option::Option::None),
+            Source::Request | Source::Stream => return None,
+        };
+        Some(quote!(::wasgi::openapi::param::<#ty>(#key, #location, &#constraints, #default, schemas)))
+    });
+    let description = doc_text(&docs);
+    let description = match description {
+        Some(text) => quote!(::core::option::Option::Some(#text)),
+        None => quote!(::core::option::Option::None),
+    };
+    let method_lower = method.to_string().to_lowercase();
+    let name_text = name.to_string();
+    let tags = &args.tags;
+    let deprecated = args.deprecated;
+    let media_type = args
+        .media_type
+        .as_ref()
+        .map_or_else(|| "application/json".to_owned(), LitStr::value);
+    let any_explicit_embed = params.iter().any(|p| p.options.embed);
     let vars = params.iter().map(|p| format_ident!("__{}", p.name));
     let args_list = params.iter().map(|p| &p.name);
     let block = &function.block;
@@ -353,6 +416,23 @@ fn generate(method: &str, args: &RouteArgs, function: &ItemFn, params: &[Param])
                 #path
             }
 
+            fn doc(&self, schemas: &mut ::wasgi::openapi::Schemas) -> ::wasgi::openapi::RouteDoc {
+                #[allow(dead_code)]
+                const BODIES: usize = #explicit_bodies #(+ ::wasgi::__private::is_body::<#inferred>() as usize)*;
+                ::wasgi::openapi::RouteDoc {
+                    name: #name_text,
+                    method: #method_lower,
+                    path: #path,
+                    description: #description,
+                    tags: &[#(#tags),*],
+                    deprecated: #deprecated,
+                    status: #status,
+                    media_type: #media_type,
+                    params: ::std::vec![#(#documented),*],
+                    embed: BODIES > 1 || #any_explicit_embed,
+                }
+            }
+
             fn handle(&self, request: ::wasgi::Request) -> ::wasgi::Response {
                 // FastAPI embeds body parameters under their names when there are several.
                 #[allow(dead_code)]
@@ -376,4 +456,34 @@ fn generate(method: &str, args: &RouteArgs, function: &ItemFn, params: &[Param])
             }
         }
     }
+}
+
+/// A doc comment's text, as Python's `inspect.cleandoc` leaves a docstring: common leading
+/// indentation removed, blank edges trimmed.
+fn doc_text(docs: &[&syn::Attribute]) -> Option<String> {
+    let lines: Vec<String> = docs
+        .iter()
+        .filter_map(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) => match &nv.value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) => Some(s.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    let indent = lines
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    let text: Vec<&str> = lines
+        .iter()
+        .map(|line| line.get(indent..).unwrap_or("").trim_end())
+        .collect();
+    let text = text.join("\n").trim().to_owned();
+    (!text.is_empty()).then_some(text)
 }

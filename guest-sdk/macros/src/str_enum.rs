@@ -65,6 +65,7 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
         ));
     }
     let expected = expected_list(&values);
+    let type_name = name.to_string();
 
     Ok(quote! {
         impl #name {
@@ -102,6 +103,12 @@ pub fn expand(item: TokenStream) -> syn::Result<TokenStream> {
                         ::core::option::Option::None
                     }
                 }
+            }
+
+            fn schema(schemas: &mut ::wasgi::openapi::Schemas) -> ::wasgi::__private::serde_json::Value {
+                schemas.define(#type_name, |_| {
+                    ::wasgi::__private::serde_json::json!({"type": "string", "enum": [#(#values),*], "title": #type_name})
+                })
             }
         }
 

@@ -105,6 +105,13 @@ pub trait Validate: Sized {
         None
     }
 
+    /// The type's JSON Schema, as Pydantic writes it; named types register themselves in
+    /// `schemas` and return a `$ref`. Types that say nothing accept anything (`{}`).
+    fn schema(schemas: &mut crate::openapi::Schemas) -> Value {
+        let _ = schemas;
+        Value::Object(serde_json::Map::new())
+    }
+
     /// Validates each of several values (a repeated query key or header). Scalars take the
     /// last, as Starlette's `QueryParams` does; lists take them all.
     fn validate_many(inputs: &[&str], errors: &mut Errors) -> Option<Self> {
@@ -127,6 +134,10 @@ impl<T: Validate> Validate for Option<T> {
 
     fn absent() -> Option<Self> {
         Some(None)
+    }
+
+    fn schema(schemas: &mut crate::openapi::Schemas) -> Value {
+        serde_json::json!({"anyOf": [T::schema(schemas), {"type": "null"}]})
     }
 
     fn check(&self, constraints: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
@@ -170,6 +181,10 @@ impl<T: Validate> Validate for Vec<T> {
             errors.pop();
         }
         ok.then_some(values)
+    }
+
+    fn schema(schemas: &mut crate::openapi::Schemas) -> Value {
+        serde_json::json!({"type": "array", "items": T::schema(schemas)})
     }
 
     fn validate_many(inputs: &[&str], errors: &mut Errors) -> Option<Self> {

@@ -4,6 +4,7 @@ use serde_json::{Value, json};
 
 use super::constraints::{check_number, check_string};
 use super::{Constraints, Errors, Input, Validate};
+use crate::openapi::Schemas;
 
 const INT_PARSING: &str = "Input should be a valid integer, unable to parse string as an integer";
 const FLOAT_PARSING: &str = "Input should be a valid number, unable to parse string as a number";
@@ -125,6 +126,10 @@ macro_rules! integers {
             fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
                 check_number(*self as f64, false, c, input, errors)
             }
+
+            fn schema(_: &mut Schemas) -> Value {
+                json!({"type": "integer"})
+            }
         }
     )*};
 }
@@ -180,6 +185,10 @@ macro_rules! floats {
             fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
                 check_number(f64::from(*self), true, c, input, errors)
             }
+
+            fn schema(_: &mut Schemas) -> Value {
+                json!({"type": "number"})
+            }
         }
     )*};
 }
@@ -200,6 +209,10 @@ fn parse_bool(text: &str) -> Option<bool> {
 }
 
 impl Validate for bool {
+    fn schema(_: &mut Schemas) -> Value {
+        json!({"type": "boolean"})
+    }
+
     fn validate(input: Input<'_>, errors: &mut Errors) -> Option<Self> {
         let value = match (input.text(), input) {
             (Some(text), _) => parse_bool(text),
@@ -227,6 +240,10 @@ impl Validate for bool {
 }
 
 impl Validate for String {
+    fn schema(_: &mut Schemas) -> Value {
+        json!({"type": "string"})
+    }
+
     fn check(&self, c: &Constraints, input: Input<'_>, errors: &mut Errors) -> bool {
         check_string(self, c, input, errors)
     }
