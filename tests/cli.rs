@@ -196,3 +196,26 @@ fn an_address_in_use_is_named() {
         "{stderr}"
     );
 }
+
+#[test]
+fn bad_limit_values_are_usage_errors_that_name_the_value() {
+    for (flag, value, message) in [
+        (
+            "--memory-limit",
+            "lots",
+            "`lots` is not a size such as 128MiB",
+        ),
+        ("--max-body-size", "5 apples", "`5 apples` is not a size such as 128MiB"),
+        ("--timeout", "soon", "invalid value 'soon' for '--timeout"),
+        (
+            "--max-concurrency",
+            "many",
+            "invalid value 'many' for '--max-concurrency",
+        ),
+    ] {
+        let output = run_wasgi(&["serve", "x.wasm", flag, value]);
+        assert_eq!(output.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(message), "{flag} {value}: {stderr}");
+    }
+}

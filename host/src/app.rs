@@ -5,12 +5,14 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result, bail};
 use http_body_util::BodyExt as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::Store;
 use wasmtime::component::{Component, Linker};
 
 use crate::bindings::AppPre;
 use crate::bindings::wasgi::asgi::types::Scope;
-use crate::exchange::{Exchange, Outcome};
+use crate::exchange::{Exchange, Failure, Outcome};
+use crate::limits::Limits;
 use crate::state::InstanceState;
 
 /// A guest app ready to serve: everything that can be done once per deploy is done.
@@ -18,6 +20,9 @@ pub struct App {
     name: String,
     pre: AppPre<InstanceState>,
     env: Vec<(String, String)>,
+    limits: Limits,
+    /// One permit per request in flight, held until its guest finishes (background work too).
+    in_flight: Arc<Semaphore>,
 }
 
 impl App {
@@ -50,11 +55,38 @@ impl App {
                     "`{shown}` is not a wasgi app: it does not export `wasgi:asgi/handler@0.1.0`"
                 )
             })?;
+        let limits = Limits::default();
+        let in_flight = Arc::new(Semaphore::new(limits.max_concurrency));
         Ok(App {
             name: name.to_owned(),
             pre,
             env: Vec::new(),
+            limits,
+            in_flight,
         })
+    }
+
+    /// Sets the limits the app's requests run under.
+    pub fn with_limits(mut self, limits: Limits) -> Self {
+        self.in_flight = Arc::new(Semaphore::new(limits.max_concurrency));
+        self.limits = limits;
+        self
+    }
+
+    /// The limits the app's requests run under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// A place for one more request, unless `max_concurrency` are in flight.
+    pub fn admit(&self) -> Option<OwnedSemaphorePermit> {
+        self.in_flight.clone().try_acquire_owned().ok()
+    }
+
+    /// Waits until every request in flight has finished, background work included.
+    pub async fn drain(&self) {
+        let all = u32::try_from(self.limits.max_concurrency).unwrap_or(u32::MAX);
+        drop(self.in_flight.acquire_many(all).await);
     }
 
     /// Sets the environment variables every instance of the app sees.
@@ -76,7 +108,7 @@ impl App {
         let body = http_body_util::Empty::new()
             .map_err(|never| match never {})
             .boxed();
-        let (exchange, response) = Exchange::new(body);
+        let (exchange, response) = Exchange::new(body, self.limits.max_body);
         self.handle(scope, exchange).await;
         let response = response.await.context("the guest gave no response")?;
         let status = response.status();
@@ -94,42 +126,71 @@ impl App {
     }
 
     /// Serves one request in a fresh instance: instantiate, call `handle(scope)`, and finish the
-    /// exchange however the guest ended. A trap is logged and costs only this request.
+    /// exchange however the guest ended. The instance runs under the app's memory limit and
+    /// deadline; a trap or a broken limit is logged and costs only this request.
     pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
-        let mut store = Store::new(self.pre.engine(), InstanceState::new(exchange, &self.env));
-        let result = async {
+        let state = InstanceState::new(exchange, &self.env, self.limits.memory);
+        let mut store = Store::new(self.pre.engine(), state);
+        store.limiter(|state| &mut state.memory);
+        // Compute is interrupted at the deadline by epochs; waiting (on the client, in
+        // `receive`) by the timer below.
+        store.set_epoch_deadline(self.limits.deadline_ticks());
+        store.epoch_deadline_trap();
+        let call = async {
             let instance = self.pre.instantiate_async(&mut store).await?;
             instance
                 .wasgi_asgi_handler()
                 .call_handle(&mut store, &scope)
                 .await
-        }
-        .await;
-        let outcome = store.into_data().exchange.finish();
-        match (&result, outcome) {
-            (Err(error), _) => {
-                tracing::error!(
-                    app = %self.name,
-                    method = %scope.method,
-                    path = %scope.path,
-                    "guest trapped: {}",
+        };
+        let result = tokio::time::timeout(self.limits.timeout, call).await;
+        let state = store.into_data();
+        let (failure, reason) = match &result {
+            Ok(Ok(())) => (None, None),
+            Err(_) => (
+                Some(Failure::Timeout),
+                Some(format!("deadline of {:?} exceeded", self.limits.timeout)),
+            ),
+            Ok(Err(error)) if state.memory.exceeded => (
+                Some(Failure::Trap),
+                Some(format!(
+                    "memory limit of {} bytes exceeded ({})",
+                    self.limits.memory,
                     trap_reason(error)
-                );
-                tracing::debug!(app = %self.name, "guest trap in full: {error:?}");
+                )),
+            ),
+            Ok(Err(error))
+                if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) =>
+            {
+                (
+                    Some(Failure::Timeout),
+                    Some(format!("deadline of {:?} exceeded", self.limits.timeout)),
+                )
             }
-            (Ok(()), Outcome::NoResponse) => tracing::error!(
-                app = %self.name,
-                method = %scope.method,
-                path = %scope.path,
+            Ok(Err(error)) => (Some(Failure::Trap), Some(trap_reason(error))),
+        };
+        let outcome = state.exchange.finish(failure);
+        let (app, method, path) = (&self.name, &scope.method, &scope.path);
+        match (reason, outcome) {
+            (Some(reason), _) => {
+                tracing::error!(app = %app, method = %method, path = %path, "guest trapped: {reason}");
+                if let Ok(Err(error)) = &result {
+                    tracing::debug!(app = %app, "guest trap in full: {error:?}");
+                }
+            }
+            (None, Outcome::NoResponse) => tracing::error!(
+                app = %app, method = %method, path = %path,
                 "guest returned without sending a response"
             ),
-            (Ok(()), Outcome::Truncated) => tracing::error!(
-                app = %self.name,
-                method = %scope.method,
-                path = %scope.path,
+            (None, Outcome::Truncated) => tracing::error!(
+                app = %app, method = %method, path = %path,
                 "guest returned without completing its response body"
             ),
-            (Ok(()), Outcome::Complete | Outcome::ClientGone) => {}
+            (None, Outcome::TooLarge) => tracing::warn!(
+                app = %app, method = %method, path = %path,
+                "request body larger than {} bytes refused", self.limits.max_body
+            ),
+            (None, Outcome::Complete | Outcome::ClientGone) => {}
         }
         outcome
     }

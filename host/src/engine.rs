@@ -28,8 +28,27 @@ pub fn new_engine() -> Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_component_model(true)
+        // Deadlines: a guest in an endless loop is interrupted at its next epoch check.
+        .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    Ok(Engine::new(&config).context("failed to create the wasmtime engine")?)
+    let engine = Engine::new(&config).context("failed to create the wasmtime engine")?;
+    start_epoch_ticker(&engine);
+    Ok(engine)
+}
+
+/// Advances `engine`'s epoch every [`EPOCH_TICK`](crate::limits::EPOCH_TICK), for as long as the
+/// process lives; instance deadlines count these ticks.
+fn start_epoch_ticker(engine: &Engine) {
+    let engine = engine.weak();
+    std::thread::Builder::new()
+        .name("wasgi-epoch".to_owned())
+        .spawn(move || {
+            while let Some(engine) = engine.upgrade() {
+                engine.increment_epoch();
+                std::thread::sleep(crate::limits::EPOCH_TICK);
+            }
+        })
+        .expect("a thread can be spawned at startup");
 }
 
 /// A linker with everything a guest may import: WASI preview 2 and wasgi's own `server`

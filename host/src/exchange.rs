@@ -40,6 +40,11 @@ pub type ResponseReceiver = oneshot::Receiver<HttpResponse>;
 pub struct Exchange {
     request: Option<RequestBodyStream>,
     response: ResponseState,
+    /// The most request body bytes the guest may read.
+    max_body: u64,
+    received: u64,
+    /// The body went past `max_body`: the request is refused with 413.
+    too_large: bool,
 }
 
 enum ResponseState {
@@ -65,12 +70,16 @@ struct Chunk {
 }
 
 impl Exchange {
-    /// A new exchange reading `request` and a receiver on which the response will arrive.
-    pub fn new(request: RequestBodyStream) -> (Self, ResponseReceiver) {
+    /// A new exchange reading `request`, of which the guest may read at most `max_body` bytes,
+    /// and a receiver on which the response will arrive.
+    pub fn new(request: RequestBodyStream, max_body: u64) -> (Self, ResponseReceiver) {
         let (responder, response) = oneshot::channel();
         let exchange = Exchange {
             request: Some(request),
             response: ResponseState::Waiting(responder),
+            max_body,
+            received: 0,
+            too_large: false,
         };
         (exchange, response)
     }
@@ -86,6 +95,13 @@ impl Exchange {
                         let Ok(data) = frame.into_data() else {
                             continue;
                         };
+                        self.received += data.len() as u64;
+                        if self.received > self.max_body {
+                            // Refused: the guest sees the client leave, the client gets 413.
+                            self.too_large = true;
+                            self.request = None;
+                            return ReceiveEvent::HttpDisconnect;
+                        }
                         let more_body = !body.is_end_stream();
                         if !more_body {
                             self.request = None;
@@ -128,6 +144,9 @@ impl Exchange {
     }
 
     fn start(&mut self, start: ResponseStart) -> Result<(), SendError> {
+        if self.too_large {
+            return Err(SendError::Disconnected);
+        }
         let responder = match std::mem::replace(&mut self.response, ResponseState::Complete) {
             ResponseState::Waiting(responder) => responder,
             ResponseState::Gone => {
@@ -201,16 +220,28 @@ impl Exchange {
         Ok(())
     }
 
-    /// Ends the exchange after the guest's handler returned or trapped. A guest that never
-    /// completed its response start gets the client a 500; one that stopped mid-body aborts the
-    /// response, so the client sees a broken transfer rather than a short body that looks whole.
-    /// Returns whether the guest left the response incomplete.
-    pub fn finish(self) -> Outcome {
+    /// Ends the exchange after the guest's handler returned, trapped or ran out of time
+    /// (`failure`). A request the guest never completed a response start for gets its answer
+    /// here: 413 if its body was too large, 504 past the deadline, 500 otherwise. A guest that
+    /// stopped mid-body aborts the response, so the client sees a broken transfer rather than a
+    /// short body that looks whole.
+    pub fn finish(self, failure: Option<Failure>) -> Outcome {
         match self.response {
             ResponseState::Waiting(responder) | ResponseState::Started { responder, .. } => {
+                let status = if self.too_large {
+                    StatusCode::PAYLOAD_TOO_LARGE
+                } else if failure == Some(Failure::Timeout) {
+                    StatusCode::GATEWAY_TIMEOUT
+                } else {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                };
                 // The client may be gone already; then nobody is left to tell.
-                let _ = responder.send(internal_server_error());
-                Outcome::NoResponse
+                let _ = responder.send(host_error(status));
+                if self.too_large {
+                    Outcome::TooLarge
+                } else {
+                    Outcome::NoResponse
+                }
             }
             // Dropping the sender without a last chunk is what aborts the body.
             ResponseState::Streaming(_) => Outcome::Truncated,
@@ -220,13 +251,24 @@ impl Exchange {
     }
 }
 
+/// Why a guest stopped, when it did not simply return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// A trap: a panic, a bug, or memory past its limit.
+    Trap,
+    /// The request's deadline passed.
+    Timeout,
+}
+
 /// How an exchange ended, from the client's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The guest sent a complete response.
     Complete,
-    /// The guest never completed a response start: the client got a 500.
+    /// The guest never completed a response start: the client got a 500 or 504.
     NoResponse,
+    /// The request body was larger than allowed: the client got a 413.
+    TooLarge,
     /// The guest stopped mid-body: the client's transfer was aborted.
     Truncated,
     /// The client left before the response was complete.
@@ -269,13 +311,22 @@ fn response_head(start: ResponseStart) -> Result<http::response::Parts, SendErro
 
 /// The 500 a client gets when its guest fails before answering, as Starlette words it.
 pub fn internal_server_error() -> HttpResponse {
-    Response::builder()
-        .status(StatusCode::INTERNAL_SERVER_ERROR)
-        .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8")
-        .body(GuestBody::full(Bytes::from_static(
-            b"Internal Server Error",
-        )))
-        .expect("a static response is valid")
+    host_error(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+/// An answer the host gives on its own: the status and its reason phrase as plain text, as
+/// Starlette words its 500 (`Internal Server Error`). A 503 asks the client to retry.
+pub fn host_error(status: StatusCode) -> HttpResponse {
+    let reason = status.canonical_reason().unwrap_or("Error");
+    let mut response = Response::builder()
+        .status(status)
+        .header(http::header::CONTENT_TYPE, "text/plain; charset=utf-8");
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response = response.header(http::header::RETRY_AFTER, "1");
+    }
+    response
+        .body(GuestBody::full(Bytes::from_static(reason.as_bytes())))
+        .expect("a status and static headers make a valid response")
 }
 
 /// A response body written by a guest: either one buffer, or chunks from a channel.

@@ -16,6 +16,7 @@ mod bindings;
 pub mod engine;
 pub mod exchange;
 pub mod guest_build;
+pub mod limits;
 pub mod scope;
 pub mod server;
 mod state;

@@ -10,6 +10,7 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use wasgi_host::app::App;
+use wasgi_host::limits::Limits;
 use wasgi_host::{engine, guest_build, server};
 
 /// A WebAssembly edge-function runtime with FastAPI's developer experience.
@@ -32,6 +33,8 @@ enum Command {
         /// An environment variable for the app's instances, `NAME=VALUE`; repeatable.
         #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
         env: Vec<(String, String)>,
+        #[command(flatten)]
+        limits: Limits,
     },
     /// Print an app's OpenAPI document without starting a server.
     Openapi {
@@ -87,8 +90,13 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", serde_json::to_string_pretty(&document)?);
             Ok(())
         }
-        Command::Serve { app, listen, env } => {
-            let app = Arc::new(load(&app)?.with_env(env));
+        Command::Serve {
+            app,
+            listen,
+            env,
+            limits,
+        } => {
+            let app = Arc::new(load(&app)?.with_env(env).with_limits(limits));
             runtime()?.block_on(async {
                 let listener = TcpListener::bind(listen)
                     .await

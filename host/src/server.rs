@@ -1,5 +1,5 @@
 //! The HTTP front: accepts connections, speaks HTTP/1.1 (keep-alive) and HTTP/2, and hands each
-//! request to its app in a fresh guest instance.
+//! request to its app in a fresh guest instance; stops gracefully on SIGTERM or SIGINT.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -7,47 +7,108 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Result;
+use http::StatusCode;
 use http_body_util::BodyExt as _;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use crate::app::App;
 use crate::exchange::{self, Exchange, HttpResponse};
 use crate::scope::scope;
 
-/// Serves `app` on `listener` until the process ends.
+/// Serves `app` on `listener` until SIGTERM or SIGINT, then lets requests in flight finish
+/// (within the app's shutdown grace) and returns.
 pub async fn serve(listener: TcpListener, app: Arc<App>) -> Result<()> {
-    let connections = Arc::new(auto::Builder::new(TokioExecutor::new()));
+    let limits = app.limits().clone();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    // Slow clients: a connection that takes too long to send its headers is dropped.
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let builder = Arc::new(builder);
+    let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+
     loop {
-        let (stream, client) = match listener.accept().await {
-            Ok(accepted) => accepted,
-            Err(error) => {
-                // Out of file descriptors and the like: back off rather than spin.
-                tracing::warn!("failed to accept a connection: {error}");
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                continue;
-            }
+        // At the connection limit, stop accepting: new clients wait in the listen backlog.
+        let permit = tokio::select! {
+            permit = connections.clone().acquire_owned() => permit?,
+            () = &mut shutdown => break,
+        };
+        let (stream, client) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: back off rather than spin.
+                    tracing::warn!("failed to accept a connection: {error}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
         };
         // Responses are written whole or in guest-sized chunks; don't let Nagle hold them.
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else {
             continue;
         };
-        let connections = connections.clone();
         let app = app.clone();
+        let service = service_fn(move |request| respond(app.clone(), request, client, server));
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
         tokio::spawn(async move {
-            let service = service_fn(move |request| respond(app.clone(), request, client, server));
-            if let Err(error) = connections
-                .serve_connection(TokioIo::new(stream), service)
-                .await
-            {
+            if let Err(error) = connection.await {
                 tracing::debug!(%client, "connection ended with an error: {error}");
             }
+            drop(permit);
         });
     }
+
+    drop(listener);
+    tracing::info!("shutting down: finishing requests in flight");
+    let drained = async {
+        graceful.shutdown().await;
+        // Guests may still be working after their responses went out.
+        app.drain().await;
+    };
+    if tokio::time::timeout(limits.shutdown_grace, drained)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "requests still in flight after {:?}; exiting anyway",
+            limits.shutdown_grace
+        );
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut terminate =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+                .expect("SIGTERM can be watched");
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = interrupt.await;
 }
 
 /// Answers one request: the guest runs in a task of its own, so it can keep working after its
@@ -58,10 +119,27 @@ async fn respond(
     client: SocketAddr,
     server: SocketAddr,
 ) -> Result<HttpResponse, Infallible> {
+    let Some(admitted) = app.admit() else {
+        tracing::warn!(app = %app.name(), "refused a request: {} in flight", app.limits().max_concurrency);
+        return Ok(exchange::host_error(StatusCode::SERVICE_UNAVAILABLE));
+    };
     let (parts, body) = request.into_parts();
+    // A declared length over the limit is refused before a byte of the body is read.
+    let declared = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > app.limits().max_body) {
+        tracing::warn!(app = %app.name(), "refused a {}-byte body", declared.unwrap_or_default());
+        return Ok(exchange::host_error(StatusCode::PAYLOAD_TOO_LARGE));
+    }
     let scope = scope(&parts, client, server, "");
-    let (exchange, response) = Exchange::new(body.map_err(Into::into).boxed());
-    tokio::spawn(app.handle(scope, exchange));
+    let (exchange, response) =
+        Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
+    tokio::spawn(async move {
+        app.handle(scope, exchange).await;
+        drop(admitted);
+    });
     // The exchange always answers, even when the guest traps, so this only fails if the guest
     // task itself was torn down; a 500 is still the honest answer then.
     Ok(response

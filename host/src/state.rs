@@ -1,30 +1,72 @@
 //! What a guest instance's store holds, and the host side of the WIT imports it calls.
 
+use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::wasgi::asgi::{server, types};
 use crate::exchange::Exchange;
 
-/// The data of one instance's `Store`: its WASI context and its request's exchange.
+/// The data of one instance's `Store`: its WASI context, its memory limit and its request's
+/// exchange.
 pub struct InstanceState {
     wasi: WasiCtx,
     table: ResourceTable,
+    pub memory: MemoryLimit,
     pub exchange: Exchange,
 }
 
+/// Refuses linear-memory growth past a limit, and remembers that it did, so that the trap
+/// that follows (a Rust guest aborts when an allocation fails) is reported as the limit.
+pub struct MemoryLimit {
+    max: usize,
+    /// Whether the guest asked for more than the limit.
+    pub exceeded: bool,
+}
+
+impl ResourceLimiter for MemoryLimit {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.max {
+            self.exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // A table element is a pointer; count tables against the same budget.
+        Ok(desired.saturating_mul(std::mem::size_of::<usize>()) <= self.max)
+    }
+}
+
 impl InstanceState {
-    /// State for an instance serving the request behind `exchange`. The guest sees `env` and no
-    /// arguments or files; its stdout and stderr go to the host's.
-    pub fn new(exchange: Exchange, env: &[(String, String)]) -> Self {
+    /// State for an instance serving the request behind `exchange`, with at most `memory`
+    /// bytes of linear memory. The guest sees `env` and no arguments or files; its stdout and
+    /// stderr go to the host's.
+    pub fn new(exchange: Exchange, env: &[(String, String)], memory: u64) -> Self {
         let wasi = WasiCtx::builder()
             .envs(env)
             .inherit_stdout()
             .inherit_stderr()
             .build();
+        let max = usize::try_from(memory).unwrap_or(usize::MAX);
         InstanceState {
             wasi,
             table: ResourceTable::new(),
+            memory: MemoryLimit {
+                max,
+                exceeded: false,
+            },
             exchange,
         }
     }

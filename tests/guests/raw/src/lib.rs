@@ -42,6 +42,51 @@ impl Guest for Raw {
                     eprintln!("raw-guest: receive after response: {event}");
                 }
             }
+            "/loop" => {
+                let mut spins: u64 = 0;
+                loop {
+                    spins = std::hint::black_box(spins.wrapping_add(1));
+                }
+            }
+            "/memory-bomb" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    // Touch every page so the memory is really used.
+                    hoard.push(vec![1u8; 1024 * 1024]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "/count-body" => {
+                let mut total = 0usize;
+                loop {
+                    match receive() {
+                        ReceiveEvent::HttpRequest(chunk) => {
+                            total += chunk.body.len();
+                            if !chunk.more_body {
+                                break;
+                            }
+                        }
+                        ReceiveEvent::HttpDisconnect => return,
+                    }
+                }
+                respond(200, "text/plain", total.to_string().as_bytes());
+            }
+            "/huge-response" => {
+                start(200, "application/octet-stream");
+                let chunk = vec![b'x'; 64 * 1024];
+                let mut sent: u64 = 0;
+                // 64 GiB: far more than any client here reads; stops when the client leaves.
+                while sent < 64 << 30 {
+                    if body(&chunk, true).is_err() {
+                        eprintln!(
+                            "raw-guest: huge-response stopped after {sent} bytes: the client left"
+                        );
+                        return;
+                    }
+                    sent += chunk.len() as u64;
+                }
+                body(b"", false).unwrap();
+            }
             _ => respond(404, "text/plain", b"no such test route"),
         }
     }

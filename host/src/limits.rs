@@ -1,0 +1,102 @@
+//! The limits every request runs under, and the HTTP answer for breaking each: a limit is part
+//! of the contract, never a host failure.
+//!
+//! | limit | answer |
+//! |---|---|
+//! | memory per instance | 500, the guest's allocation fails and it traps |
+//! | deadline per request (epoch interruption, and wall clock while waiting) | 504 |
+//! | request body size | 413, before the body is read when `Content-Length` says so |
+//! | requests in flight | 503 with `Retry-After` |
+//! | header read time | the connection is dropped |
+//! | connections | new ones wait in the listen backlog |
+
+use std::time::Duration;
+
+use clap::Args;
+
+/// How often the engine's epoch advances; deadlines are counted in these ticks.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// The host's limits; the defaults are safe for a shared machine.
+#[derive(Debug, Clone, Args)]
+pub struct Limits {
+    /// Linear memory an instance may grow to (e.g. `128MiB`).
+    #[arg(long = "memory-limit", default_value = "128MiB", value_parser = parse_size)]
+    pub memory: u64,
+    /// How long a request may run, in the guest or waiting on the client (e.g. `30s`).
+    #[arg(long = "timeout", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// The largest request body accepted (e.g. `1GiB`).
+    #[arg(long = "max-body-size", default_value = "1GiB", value_parser = parse_size)]
+    pub max_body: u64,
+    /// Requests handled at once; more are answered 503.
+    #[arg(long = "max-concurrency", default_value_t = 500)]
+    pub max_concurrency: usize,
+    /// Connections open at once; more wait to be accepted.
+    #[arg(long = "max-connections", default_value_t = 10_000)]
+    pub max_connections: usize,
+    /// How long a client may take to send a request's headers.
+    #[arg(long = "header-timeout", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub header_timeout: Duration,
+    /// How long requests in flight may take to finish after SIGTERM or SIGINT.
+    #[arg(long = "shutdown-grace", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub shutdown_grace: Duration,
+}
+
+impl Limits {
+    /// The deadline in epoch ticks, at least one.
+    pub fn deadline_ticks(&self) -> u64 {
+        (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory: 128 * 1024 * 1024,
+            timeout: Duration::from_secs(30),
+            max_body: 1024 * 1024 * 1024,
+            max_concurrency: 500,
+            max_connections: 10_000,
+            header_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(30),
+        }
+    }
+}
+
+/// A size such as `128MiB`, `64kB` or `1000`.
+fn parse_size(text: &str) -> Result<u64, String> {
+    text.parse::<bytesize::ByteSize>()
+        .map(|size| size.as_u64())
+        .map_err(|error| format!("`{text}` is not a size such as 128MiB: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_take_units() {
+        assert_eq!(parse_size("128MiB"), Ok(128 * 1024 * 1024));
+        assert_eq!(parse_size("1000"), Ok(1000));
+        assert!(
+            parse_size("lots")
+                .unwrap_err()
+                .contains("`lots` is not a size")
+        );
+    }
+
+    #[test]
+    fn deadlines_are_whole_ticks() {
+        let limits = Limits {
+            timeout: Duration::from_secs(2),
+            ..Limits::default()
+        };
+        assert_eq!(limits.deadline_ticks(), 200);
+        let tiny = Limits {
+            timeout: Duration::from_millis(1),
+            ..Limits::default()
+        };
+        assert_eq!(tiny.deadline_ticks(), 1);
+    }
+}

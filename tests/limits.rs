@@ -1,0 +1,211 @@
+//! End to end: every limit gives its own HTTP answer and the host keeps serving. The guest is
+//! `tests/guests/raw` (contract in `tests/guests/README.md`). No assertion depends on timing:
+//! deadlines are short so the tests are quick, and waits are generous upper bounds.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use support::{Host, client};
+
+fn raw_guest(args: &[&str]) -> Host {
+    Host::serve_with(&support::guest("tests/guests/raw"), args)
+}
+
+/// Opens a connection and sends a request head announcing `length` body bytes, plus `sent`.
+fn partial_upload(host: &Host, length: usize, sent: &[u8]) -> TcpStream {
+    let mut stream = TcpStream::connect(host.addr).unwrap();
+    write!(
+        stream,
+        "POST /count-body HTTP/1.1\r\nHost: x\r\nContent-Length: {length}\r\n\r\n"
+    )
+    .unwrap();
+    stream.write_all(sent).unwrap();
+    stream
+}
+
+/// Reads what the server sends until it closes the connection or a response head is complete.
+fn read_head(stream: &mut TcpStream) -> String {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match stream.read(&mut byte) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => head.push(byte[0]),
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
+#[tokio::test]
+async fn an_endless_loop_is_interrupted_with_504_and_the_host_keeps_serving() {
+    let host = raw_guest(&["--timeout", "500ms"]);
+    let response = host.get("/loop").await;
+    assert_eq!(response.status(), 504);
+    assert_eq!(response.text().await.unwrap(), "Gateway Timeout");
+    let log = host.wait_for_log("deadline of 500ms exceeded");
+    assert!(log.contains("path=/loop"), "{log}");
+    assert_eq!(host.get("/").await.status(), 200);
+}
+
+#[tokio::test]
+async fn a_memory_bomb_hits_its_limit_with_500_and_the_host_keeps_serving() {
+    let host = raw_guest(&["--memory-limit", "32MiB"]);
+    let response = host.get("/memory-bomb").await;
+    assert_eq!(response.status(), 500);
+    host.wait_for_log("memory limit of 33554432 bytes exceeded");
+    assert_eq!(host.get("/").await.status(), 200);
+    // The limit held: the host itself never grew anywhere near what the guest asked for.
+    assert!(
+        host.peak_rss() < 200 * 1024 * 1024,
+        "peak RSS {} bytes",
+        host.peak_rss()
+    );
+}
+
+#[tokio::test]
+async fn a_declared_body_over_the_limit_is_413_before_it_is_read() {
+    let host = raw_guest(&["--max-body-size", "1KiB"]);
+    // Only the head is sent: the answer cannot have waited for a body.
+    let mut stream = partial_upload(&host, 10_000_000, b"");
+    let head = read_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 413 Payload Too Large"), "{head}");
+    let response = client()
+        .post(host.url("/count-body"))
+        .body(vec![0u8; 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.text().await.unwrap(), "1024");
+}
+
+#[tokio::test]
+async fn a_streamed_body_over_the_limit_is_413() {
+    let host = raw_guest(&["--max-body-size", "64KiB"]);
+    let chunks =
+        futures_util::stream::iter((0..64).map(|_| Ok::<_, std::io::Error>(vec![7u8; 16 * 1024])));
+    let response = client()
+        .post(host.url("/count-body"))
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await;
+    // The server may answer and close before the client finishes sending.
+    match response {
+        Ok(response) => assert_eq!(response.status(), 413),
+        Err(error) => panic!("expected a 413, got {error}"),
+    }
+    host.wait_for_log("request body larger than 65536 bytes refused");
+}
+
+#[tokio::test]
+async fn past_the_concurrency_limit_requests_get_503_with_retry_after() {
+    let host = raw_guest(&["--max-concurrency", "2"]);
+    // Two uploads that never finish hold both places.
+    let _first = partial_upload(&host, 100, b"12345");
+    let _second = partial_upload(&host, 100, b"12345");
+    // Until both are admitted, a third request may still get in; wait for the refusal.
+    let mut refused = None;
+    for _ in 0..300 {
+        let response = host.get("/").await;
+        if response.status() == 503 {
+            refused = Some(response);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let refused = refused.expect("a third request was refused while two were in flight");
+    assert_eq!(refused.headers()["retry-after"], "1");
+    assert_eq!(refused.text().await.unwrap(), "Service Unavailable");
+    drop((_first, _second));
+    // Once they are gone, requests are admitted again.
+    let mut admitted = false;
+    for _ in 0..300 {
+        if host.get("/").await.status() == 200 {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "requests were not admitted again");
+}
+
+#[test]
+fn a_client_that_stalls_mid_body_gets_504_at_the_deadline() {
+    let host = raw_guest(&["--timeout", "500ms"]);
+    let mut stream = partial_upload(&host, 100, b"only part of it");
+    let head = read_head(&mut stream);
+    assert!(head.starts_with("HTTP/1.1 504 Gateway Timeout"), "{head}");
+}
+
+#[test]
+fn a_client_that_stalls_in_its_headers_is_dropped() {
+    let host = raw_guest(&["--header-timeout", "500ms"]);
+    let mut stream = TcpStream::connect(host.addr).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    // The server closes the connection (hyper may first answer 408); either way it ends.
+    let head = read_head(&mut stream);
+    assert!(
+        head.is_empty() || head.starts_with("HTTP/1.1 408"),
+        "{head}"
+    );
+}
+
+#[test]
+fn a_huge_response_streams_in_bounded_memory_and_stops_when_the_client_leaves() {
+    let host = raw_guest(&[]);
+    let mut stream = TcpStream::connect(host.addr).unwrap();
+    stream
+        .write_all(b"GET /huge-response HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut buffer = vec![0u8; 1024 * 1024];
+    let mut read = 0usize;
+    while read < 50 * 1024 * 1024 {
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0, "the response ended after {read} bytes");
+        read += n;
+    }
+    // Closing the socket is the client leaving.
+    drop(stream);
+    host.wait_for_log("huge-response stopped after");
+    assert!(
+        host.peak_rss() < 100 * 1024 * 1024,
+        "peak RSS {} bytes",
+        host.peak_rss()
+    );
+    let mut probe = TcpStream::connect(host.addr).unwrap();
+    probe
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert!(read_head(&mut probe).starts_with("HTTP/1.1 200 OK"));
+}
+
+#[tokio::test]
+async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
+    let mut host = raw_guest(&["--max-concurrency", "1"]);
+    let mut stream = partial_upload(&host, 10, b"12345");
+    // With one place, a refused probe proves the upload is in flight before the signal.
+    let mut in_flight = false;
+    for _ in 0..300 {
+        if host.get("/").await.status() == 503 {
+            in_flight = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(in_flight, "the upload never reached its guest");
+    host.terminate();
+    stream.write_all(b"67890").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200 OK"), "{response}");
+    assert!(response.ends_with("10"), "{response}");
+    assert_eq!(host.wait_for_exit(), Some(0));
+    host.wait_for_log("stopped");
+}
