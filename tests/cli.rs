@@ -205,7 +205,11 @@ fn bad_limit_values_are_usage_errors_that_name_the_value() {
             "lots",
             "`lots` is not a size such as 128MiB",
         ),
-        ("--max-body-size", "5 apples", "`5 apples` is not a size such as 128MiB"),
+        (
+            "--max-body-size",
+            "5 apples",
+            "`5 apples` is not a size such as 128MiB",
+        ),
         ("--timeout", "soon", "invalid value 'soon' for '--timeout"),
         (
             "--max-concurrency",

@@ -128,3 +128,84 @@ async fn two_hundred_concurrent_requests_are_all_answered_correctly() {
         assert_eq!(answer, json!({"item_id": i.to_string()}));
     }
 }
+
+#[tokio::test]
+async fn compiled_components_are_cached_on_disk_for_the_next_start() {
+    let cache = tempfile::tempdir().unwrap();
+    let component = support::guest("examples/hello");
+    let dir = cache.path().to_str().unwrap();
+    let first = Host::serve_with(&component, &["--cache-dir", dir]);
+    assert_eq!(first.get("/").await.status(), 200);
+    drop(first);
+    let cached = walk(cache.path());
+    assert!(!cached.is_empty(), "nothing was cached in {dir}");
+    // The second start finds it: the same files, nothing compiled anew.
+    let second = Host::serve_with(&component, &["--cache-dir", dir]);
+    assert_eq!(second.get("/").await.status(), 200);
+    drop(second);
+    let modules =
+        |files: &[std::path::PathBuf]| files.iter().filter(|f| f.extension().is_none()).count();
+    assert_eq!(modules(&walk(cache.path())), modules(&cached));
+}
+
+#[test]
+fn the_default_cache_is_under_the_home_cache_and_no_cache_writes_nothing() {
+    let component = support::guest("examples/hello");
+    let openapi = |home: &std::path::Path, extra: &[&str]| {
+        let output = support::wasgi()
+            .args(["openapi", component.to_str().unwrap()])
+            .args(extra)
+            .env("HOME", home)
+            .env_remove("XDG_CACHE_HOME")
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let home = tempfile::tempdir().unwrap();
+    openapi(home.path(), &["--no-cache"]);
+    assert!(
+        walk(home.path()).is_empty(),
+        "--no-cache wrote {:?}",
+        walk(home.path())
+    );
+    openapi(home.path(), &[]);
+    assert!(!walk(&home.path().join(".cache/wasgi")).is_empty());
+}
+
+#[test]
+fn requests_are_logged_with_app_method_path_status_and_duration() {
+    let host = Host::serve_guest("examples/hello");
+    let stream = TcpStream::connect(host.addr).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut writer = stream;
+    write!(writer, "GET /items/9 HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    read_response(&mut reader);
+    let line = host.wait_for_lines("wasgi::access", 1).remove(0);
+    for field in [
+        "app=hello",
+        "method=GET",
+        "path=/items/9",
+        "status=200",
+        "duration_us=",
+    ] {
+        assert!(line.contains(field), "no {field} in {line}");
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}

@@ -105,20 +105,12 @@ async fn a_streamed_body_over_the_limit_is_413() {
 #[tokio::test]
 async fn past_the_concurrency_limit_requests_get_503_with_retry_after() {
     let host = raw_guest(&["--max-concurrency", "2"]);
-    // Two uploads that never finish hold both places.
+    // Two uploads that never finish hold both places, once their guests have started.
     let _first = partial_upload(&host, 100, b"12345");
     let _second = partial_upload(&host, 100, b"12345");
-    // Until both are admitted, a third request may still get in; wait for the refusal.
-    let mut refused = None;
-    for _ in 0..300 {
-        let response = host.get("/").await;
-        if response.status() == 503 {
-            refused = Some(response);
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let refused = refused.expect("a third request was refused while two were in flight");
+    host.wait_for_lines("raw-guest: count-body started", 2);
+    let refused = host.get("/").await;
+    assert_eq!(refused.status(), 503);
     assert_eq!(refused.headers()["retry-after"], "1");
     assert_eq!(refused.text().await.unwrap(), "Service Unavailable");
     drop((_first, _second));
@@ -190,16 +182,8 @@ fn a_huge_response_streams_in_bounded_memory_and_stops_when_the_client_leaves() 
 async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let mut host = raw_guest(&["--max-concurrency", "1"]);
     let mut stream = partial_upload(&host, 10, b"12345");
-    // With one place, a refused probe proves the upload is in flight before the signal.
-    let mut in_flight = false;
-    for _ in 0..300 {
-        if host.get("/").await.status() == 503 {
-            in_flight = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(in_flight, "the upload never reached its guest");
+    // The guest has the request before the signal.
+    host.wait_for_log("raw-guest: count-body started");
     host.terminate();
     stream.write_all(b"67890").unwrap();
     let mut response = String::new();

@@ -21,6 +21,7 @@ pub struct App {
     pre: AppPre<InstanceState>,
     env: Vec<(String, String)>,
     limits: Limits,
+    access_log: bool,
     /// One permit per request in flight, held until its guest finishes (background work too).
     in_flight: Arc<Semaphore>,
 }
@@ -62,6 +63,7 @@ impl App {
             pre,
             env: Vec::new(),
             limits,
+            access_log: true,
             in_flight,
         })
     }
@@ -71,6 +73,17 @@ impl App {
         self.in_flight = Arc::new(Semaphore::new(limits.max_concurrency));
         self.limits = limits;
         self
+    }
+
+    /// Whether each request is logged (on by default).
+    pub fn with_access_log(mut self, on: bool) -> Self {
+        self.access_log = on;
+        self
+    }
+
+    /// Whether each request is logged.
+    pub fn access_log(&self) -> bool {
+        self.access_log
     }
 
     /// The limits the app's requests run under.

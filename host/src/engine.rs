@@ -1,9 +1,13 @@
 //! The one wasmtime [`Engine`] a host shares between all its apps, and the linker setup.
 
 use anyhow::Result;
+use std::path::Path;
 use wasmtime::component::{HasSelf, Linker};
 use wasmtime::error::Context as _;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+use wasmtime::{
+    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+};
 
 use crate::bindings;
 use crate::state::InstanceState;
@@ -14,8 +18,10 @@ use crate::state::InstanceState;
 pub const MAX_INSTANCES: u32 = 1000;
 
 /// Builds the engine: async host calls, and the pooling allocator with copy-on-write memory
-/// images so that a fresh instance per request costs microseconds.
-pub fn new_engine() -> Result<Engine> {
+/// images so that a fresh instance per request costs microseconds. With `cache_dir`, compiled
+/// components are kept there (keyed by the component's hash and the engine's settings), so a
+/// restart does not compile again.
+pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
     let mut pool = PoolingAllocationConfig::default();
     pool.total_component_instances(MAX_INSTANCES)
         // A Rust guest is its own module plus a couple of small WASI adapter modules.
@@ -31,6 +37,13 @@ pub fn new_engine() -> Result<Engine> {
         // Deadlines: a guest in an endless loop is interrupted at its next epoch check.
         .epoch_interruption(true)
         .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    if let Some(dir) = cache_dir {
+        let mut cache = CacheConfig::new();
+        cache.with_directory(dir);
+        let cache = Cache::new(cache)
+            .with_context(|| format!("failed to use `{}` as the compile cache", dir.display()))?;
+        config.cache(Some(cache));
+    }
     let engine = Engine::new(&config).context("failed to create the wasmtime engine")?;
     start_epoch_ticker(&engine);
     Ok(engine)

@@ -21,6 +21,33 @@ struct Cli {
     command: Command,
 }
 
+/// Where compiled components are kept between runs.
+#[derive(clap::Args)]
+struct CacheArgs {
+    /// The compile cache directory [default: $XDG_CACHE_HOME/wasgi or ~/.cache/wasgi].
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+    /// Compile every time; keep nothing on disk.
+    #[arg(long, conflicts_with = "cache_dir")]
+    no_cache: bool,
+}
+
+impl CacheArgs {
+    fn dir(&self) -> Option<PathBuf> {
+        if self.no_cache {
+            return None;
+        }
+        self.cache_dir.clone().or_else(|| {
+            let base = std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| {
+                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
+                })?;
+            Some(base.join("wasgi"))
+        })
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve an app over HTTP, one fresh instance per request.
@@ -35,6 +62,11 @@ enum Command {
         env: Vec<(String, String)>,
         #[command(flatten)]
         limits: Limits,
+        #[command(flatten)]
+        cache: CacheArgs,
+        /// Don't log each request.
+        #[arg(long)]
+        no_access_log: bool,
     },
     /// Print an app's OpenAPI document without starting a server.
     Openapi {
@@ -43,6 +75,8 @@ enum Command {
         /// Where the app serves its document.
         #[arg(long, default_value = "/openapi.json")]
         path: String,
+        #[command(flatten)]
+        cache: CacheArgs,
     },
     /// Build a guest crate into a component and print the `.wasm` path.
     Build {
@@ -77,8 +111,8 @@ fn run(cli: Cli) -> Result<()> {
             println!("{}", component.display());
             Ok(())
         }
-        Command::Openapi { app, path } => {
-            let app = Arc::new(load(&app)?);
+        Command::Openapi { app, path, cache } => {
+            let app = Arc::new(load(&app, cache.dir().as_deref())?);
             let (status, body) = runtime()?.block_on(app.get(&path))?;
             if !status.is_success() {
                 anyhow::bail!(
@@ -95,8 +129,15 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             env,
             limits,
+            cache,
+            no_access_log,
         } => {
-            let app = Arc::new(load(&app)?.with_env(env).with_limits(limits));
+            let app = Arc::new(
+                load(&app, cache.dir().as_deref())?
+                    .with_env(env)
+                    .with_limits(limits)
+                    .with_access_log(!no_access_log),
+            );
             runtime()?.block_on(async {
                 let listener = TcpListener::bind(listen)
                     .await
@@ -110,9 +151,9 @@ fn run(cli: Cli) -> Result<()> {
 }
 
 /// Loads `app`: a component file, or a guest crate directory built first.
-fn load(app: &Path) -> Result<App> {
+fn load(app: &Path, cache_dir: Option<&Path>) -> Result<App> {
     let component = resolve_app(app)?;
-    let engine = engine::new_engine()?;
+    let engine = engine::new_engine(cache_dir)?;
     let linker = engine::new_linker(&engine)?;
     App::load(&app_name(&component), &component, &linker)
 }

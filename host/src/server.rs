@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Result;
 use http::StatusCode;
@@ -133,16 +133,32 @@ async fn respond(
         tracing::warn!(app = %app.name(), "refused a {}-byte body", declared.unwrap_or_default());
         return Ok(exchange::host_error(StatusCode::PAYLOAD_TOO_LARGE));
     }
+    let started = Instant::now();
+    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     let scope = scope(&parts, client, server, "");
     let (exchange, response) =
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
+    let guest = app.clone();
     tokio::spawn(async move {
-        app.handle(scope, exchange).await;
+        guest.handle(scope, exchange).await;
         drop(admitted);
     });
     // The exchange always answers, even when the guest traps, so this only fails if the guest
     // task itself was torn down; a 500 is still the honest answer then.
-    Ok(response
+    let response = response
         .await
-        .unwrap_or_else(|_| exchange::internal_server_error()))
+        .unwrap_or_else(|_| exchange::internal_server_error());
+    if app.access_log() {
+        // Logged when the head is ready: a streamed body may still be flowing.
+        tracing::info!(
+            target: "wasgi::access",
+            app = %app.name(),
+            %client,
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            duration_us = started.elapsed().as_micros() as u64,
+        );
+    }
+    Ok(response)
 }

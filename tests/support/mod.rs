@@ -86,10 +86,21 @@ impl Host {
 
     /// Serves `component` with extra `wasgi serve` arguments, waiting until it listens.
     pub fn serve_with(component: &Path, args: &[&str]) -> Host {
+        // Tests share a compile cache under target/, not the user's home, unless they say.
+        let default_cache = repo().join("target/test-compile-cache");
+        let cache: &[&str] = if args
+            .iter()
+            .any(|a| a.starts_with("--cache-dir") || *a == "--no-cache")
+        {
+            &[]
+        } else {
+            &["--cache-dir", default_cache.to_str().unwrap()]
+        };
         let mut child = wasgi()
             .arg("serve")
             .arg(component)
             .args(["--listen", "127.0.0.1:0"])
+            .args(cache)
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

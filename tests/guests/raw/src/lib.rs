@@ -57,6 +57,7 @@ impl Guest for Raw {
                 }
             }
             "/count-body" => {
+                eprintln!("raw-guest: count-body started");
                 let mut total = 0usize;
                 loop {
                     match receive() {
