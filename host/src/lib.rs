@@ -13,10 +13,12 @@
 
 pub mod app;
 mod bindings;
+pub mod config;
 pub mod engine;
 pub mod exchange;
 pub mod guest_build;
 pub mod limits;
+pub mod mounts;
 pub mod scope;
 pub mod server;
 mod state;

@@ -10,7 +10,9 @@ use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
 use tokio::net::TcpListener;
 use wasgi_host::app::App;
+use wasgi_host::config::Config;
 use wasgi_host::limits::Limits;
+use wasgi_host::mounts::Mounts;
 use wasgi_host::{engine, guest_build, server};
 
 /// A WebAssembly edge-function runtime with FastAPI's developer experience.
@@ -50,10 +52,14 @@ impl CacheArgs {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve an app over HTTP, one fresh instance per request.
+    /// Serve an app (or the apps of a `wasgi.toml`) over HTTP, one fresh instance per request.
     Serve {
         /// A `.wasm` component, or a guest crate directory to build first.
-        app: PathBuf,
+        #[arg(required_unless_present = "config", conflicts_with = "config")]
+        app: Option<PathBuf>,
+        /// A `wasgi.toml` describing several apps; its limits override the flags'.
+        #[arg(long)]
+        config: Option<PathBuf>,
         /// The address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8000")]
         listen: SocketAddr,
@@ -126,25 +132,54 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Serve {
             app,
+            config,
             listen,
             env,
             limits,
             cache,
             no_access_log,
         } => {
-            let app = Arc::new(
-                load(&app, cache.dir().as_deref())?
-                    .with_env(env)
-                    .with_limits(limits)
-                    .with_access_log(!no_access_log),
-            );
+            let engine = engine::new_engine(cache.dir().as_deref())?;
+            let linker = engine::new_linker(&engine)?;
+            let (mounts, limits) = match (app, config) {
+                (Some(app), _) => {
+                    let component = resolve_app(&app)?;
+                    let app = App::load(&app_name(&component), &component, &linker)?
+                        .with_env(env)
+                        .with_limits(limits.clone())
+                        .with_access_log(!no_access_log);
+                    (Mounts::single(Arc::new(app)), limits)
+                }
+                (None, Some(config)) => {
+                    let config = Config::load(&config)?;
+                    let limits = config.limits.apply(limits, "[limits]")?;
+                    let mut apps = Vec::new();
+                    for app in config.apps {
+                        let component = resolve_app(&app.module)
+                            .with_context(|| format!("app `{}`", app.name))?;
+                        let app_limits = app
+                            .limits
+                            .apply(limits.clone(), &format!("app `{}`", app.name))?;
+                        let mut app_env = env.clone();
+                        app_env.extend(app.env);
+                        let loaded = App::load(&app.name, &component, &linker)?
+                            .with_env(app_env)
+                            .with_limits(app_limits)
+                            .with_access_log(!no_access_log);
+                        apps.push((app.mount, app.hosts, Arc::new(loaded)));
+                    }
+                    (Mounts::new(apps), limits)
+                }
+                (None, None) => anyhow::bail!("give an APP or --config FILE"),
+            };
+            let mounts = Arc::new(mounts);
             runtime()?.block_on(async {
                 let listener = TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("failed to listen on `{listen}`"))?;
                 // Scripts and tests wait for this exact line to learn the bound port.
                 println!("listening on http://{}", listener.local_addr()?);
-                server::serve(listener, app).await
+                server::serve(listener, mounts, limits).await
             })
         }
     }

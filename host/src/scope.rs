@@ -37,15 +37,26 @@ pub fn scope(
         http_version: http_version(parts.version).to_owned(),
         method: parts.method.as_str().to_owned(),
         scheme: "http".to_owned(),
-        path: percent_decode(raw_path.as_bytes())
-            .decode_utf8_lossy()
-            .into_owned(),
+        path: strip_root(
+            &percent_decode(raw_path.as_bytes()).decode_utf8_lossy(),
+            root_path,
+        ),
         raw_path: raw_path.as_bytes().to_vec(),
         query_string: parts.uri.query().unwrap_or("").as_bytes().to_vec(),
         root_path: root_path.to_owned(),
         headers,
         client: Some(address(client)),
         server: Some(address(server)),
+    }
+}
+
+/// The path below the mount prefix: `/api/items` under `/api` is `/items`; the prefix itself
+/// is `/`.
+fn strip_root(path: &str, root_path: &str) -> String {
+    match path.strip_prefix(root_path) {
+        Some("") => "/".to_owned(),
+        Some(rest) if !root_path.is_empty() => rest.to_owned(),
+        _ => path.to_owned(),
     }
 }
 
@@ -93,6 +104,22 @@ mod tests {
         assert_eq!(scope.http_version, "1.1");
         assert_eq!(scope.client.unwrap().port, 5000);
         assert_eq!(scope.server.unwrap().host, "127.0.0.1");
+    }
+
+    #[test]
+    fn a_mount_prefix_is_the_root_path_and_leaves_the_path() {
+        let head = parts(http::Request::get("/api/items/5?x=1").body(()).unwrap());
+        let mounted = scope(&head, addr("127.0.0.1:1"), addr("127.0.0.1:2"), "/api");
+        assert_eq!(
+            (mounted.root_path.as_str(), mounted.path.as_str()),
+            ("/api", "/items/5")
+        );
+        assert_eq!(mounted.raw_path, b"/api/items/5");
+        let head = parts(http::Request::get("/api").body(()).unwrap());
+        assert_eq!(
+            scope(&head, addr("127.0.0.1:1"), addr("127.0.0.1:2"), "/api").path,
+            "/"
+        );
     }
 
     #[test]

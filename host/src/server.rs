@@ -17,14 +17,15 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
-use crate::app::App;
 use crate::exchange::{self, Exchange, HttpResponse};
+use crate::limits::Limits;
+use crate::mounts::Mounts;
 use crate::scope::scope;
 
-/// Serves `app` on `listener` until SIGTERM or SIGINT, then lets requests in flight finish
-/// (within the app's shutdown grace) and returns.
-pub async fn serve(listener: TcpListener, app: Arc<App>) -> Result<()> {
-    let limits = app.limits().clone();
+/// Serves `mounts` on `listener` until SIGTERM or SIGINT, then lets requests in flight finish
+/// (within `limits.shutdown_grace`) and returns. `limits` holds the connection limits; each app
+/// has its own request limits.
+pub async fn serve(listener: TcpListener, mounts: Arc<Mounts>, limits: Limits) -> Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Slow clients: a connection that takes too long to send its headers is dropped.
     builder
@@ -60,8 +61,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> Result<()> {
         let Ok(server) = stream.local_addr() else {
             continue;
         };
-        let app = app.clone();
-        let service = service_fn(move |request| respond(app.clone(), request, client, server));
+        let mounts = mounts.clone();
+        let service = service_fn(move |request| respond(mounts.clone(), request, client, server));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -79,7 +80,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) -> Result<()> {
     let drained = async {
         graceful.shutdown().await;
         // Guests may still be working after their responses went out.
-        app.drain().await;
+        for app in mounts.apps() {
+            app.drain().await;
+        }
     };
     if tokio::time::timeout(limits.shutdown_grace, drained)
         .await
@@ -114,11 +117,20 @@ async fn shutdown_signal() {
 /// Answers one request: the guest runs in a task of its own, so it can keep working after its
 /// response is sent (background work) and a client that leaves doesn't cancel it mid-call.
 async fn respond(
-    app: Arc<App>,
+    mounts: Arc<Mounts>,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
     server: SocketAddr,
 ) -> Result<HttpResponse, Infallible> {
+    let host = request
+        .headers()
+        .get(http::header::HOST)
+        .and_then(|h| h.to_str().ok());
+    let host = host.or_else(|| request.uri().authority().map(|a| a.as_str()));
+    let Some((app, root_path)) = mounts.select(host, request.uri().path()) else {
+        return Ok(not_found());
+    };
+    let (app, root_path) = (app.clone(), root_path.to_owned());
     let Some(admitted) = app.admit() else {
         tracing::warn!(app = %app.name(), "refused a request: {} in flight", app.limits().max_concurrency);
         return Ok(exchange::host_error(StatusCode::SERVICE_UNAVAILABLE));
@@ -135,7 +147,7 @@ async fn respond(
     }
     let started = Instant::now();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-    let scope = scope(&parts, client, server, "");
+    let scope = scope(&parts, client, server, &root_path);
     let (exchange, response) =
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
     let guest = app.clone();
@@ -161,4 +173,15 @@ async fn respond(
         );
     }
     Ok(response)
+}
+
+/// The host's own 404, for a request no app is mounted for: FastAPI's body.
+fn not_found() -> HttpResponse {
+    http::Response::builder()
+        .status(StatusCode::NOT_FOUND)
+        .header(http::header::CONTENT_TYPE, "application/json")
+        .body(exchange::GuestBody::full(bytes::Bytes::from_static(
+            br#"{"detail":"Not Found"}"#,
+        )))
+        .expect("a static response is valid")
 }

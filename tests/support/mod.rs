@@ -86,6 +86,13 @@ impl Host {
 
     /// Serves `component` with extra `wasgi serve` arguments, waiting until it listens.
     pub fn serve_with(component: &Path, args: &[&str]) -> Host {
+        let mut all = vec![component.to_str().unwrap()];
+        all.extend(args);
+        Host::start(&all)
+    }
+
+    /// Runs `wasgi serve ARGS --listen 127.0.0.1:0`, waiting until it listens.
+    pub fn start(args: &[&str]) -> Host {
         // Tests share a compile cache under target/, not the user's home, unless they say.
         let default_cache = repo().join("target/test-compile-cache");
         let cache: &[&str] = if args
@@ -98,10 +105,9 @@ impl Host {
         };
         let mut child = wasgi()
             .arg("serve")
-            .arg(component)
+            .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .args(cache)
-            .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -1,0 +1,272 @@
+//! `wasgi.toml`: several apps in one host, each with its module, mount prefix, host names,
+//! limits and environment.
+//!
+//! ```toml
+//! [limits]                      # host-wide; same names and units as the command-line flags
+//! timeout = "30s"
+//!
+//! [[app]]
+//! name = "hello"
+//! module = "examples/hello"     # a .wasm or a guest crate directory, relative to this file
+//!
+//! [[app]]
+//! name = "params"
+//! module = "target/wasm32-wasip2/release/params.wasm"
+//! mount = "/api"                # the guest sees `root_path = "/api"` and paths without it
+//! hosts = ["api.example.com"]   # only requests for these hosts (any host when absent)
+//! env = { GREETING = "hi" }     # the guest's environment
+//! limits = { memory_limit = "64MiB", max_body_size = "1MiB" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, bail};
+use serde::Deserialize;
+
+use crate::limits::Limits;
+
+/// A parsed `wasgi.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Host-wide limits; apps may lower or raise their own.
+    #[serde(default)]
+    pub limits: LimitsOverride,
+    /// The apps, at least one.
+    #[serde(rename = "app", default)]
+    pub apps: Vec<AppConfig>,
+}
+
+/// One app of the host.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppConfig {
+    /// Its name, in logs and metrics.
+    pub name: String,
+    /// A `.wasm` component or a guest crate directory; relative paths are relative to the file.
+    pub module: PathBuf,
+    /// The path prefix it is mounted under.
+    #[serde(default = "root")]
+    pub mount: String,
+    /// The host names it answers; any host when empty.
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// Its instances' environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Limits of its own, over the host's.
+    #[serde(default)]
+    pub limits: LimitsOverride,
+}
+
+fn root() -> String {
+    "/".to_owned()
+}
+
+/// Limits to set, each optional; units as on the command line (`64MiB`, `5s`).
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsOverride {
+    memory_limit: Option<String>,
+    timeout: Option<String>,
+    max_body_size: Option<String>,
+    max_concurrency: Option<usize>,
+    max_connections: Option<usize>,
+    header_timeout: Option<String>,
+    shutdown_grace: Option<String>,
+}
+
+impl LimitsOverride {
+    /// `base` with these limits set; `what` names the table in errors.
+    pub fn apply(&self, mut base: Limits, what: &str) -> Result<Limits> {
+        let size = |key: &str, text: &Option<String>, into: &mut u64| -> Result<()> {
+            if let Some(text) = text {
+                *into = text
+                    .parse::<bytesize::ByteSize>()
+                    .map_err(|error| {
+                        anyhow::anyhow!(
+                            "{what}: `{key} = \"{text}\"` is not a size such as 128MiB: {error}"
+                        )
+                    })?
+                    .as_u64();
+            }
+            Ok(())
+        };
+        let duration = |key: &str, text: &Option<String>, into: &mut Duration| -> Result<()> {
+            if let Some(text) = text {
+                *into = humantime::parse_duration(text).with_context(|| {
+                    format!("{what}: `{key} = \"{text}\"` is not a duration such as 30s")
+                })?;
+            }
+            Ok(())
+        };
+        size("memory_limit", &self.memory_limit, &mut base.memory)?;
+        size("max_body_size", &self.max_body_size, &mut base.max_body)?;
+        duration("timeout", &self.timeout, &mut base.timeout)?;
+        duration(
+            "header_timeout",
+            &self.header_timeout,
+            &mut base.header_timeout,
+        )?;
+        duration(
+            "shutdown_grace",
+            &self.shutdown_grace,
+            &mut base.shutdown_grace,
+        )?;
+        if let Some(n) = self.max_concurrency {
+            base.max_concurrency = n;
+        }
+        if let Some(n) = self.max_connections {
+            base.max_connections = n;
+        }
+        Ok(base)
+    }
+}
+
+impl Config {
+    /// Reads and checks the file at `path`: apps have distinct names, and no two share a mount
+    /// and a host; mounts start with `/`; module paths become relative to the file.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("failed to read `{}`", path.display()))?;
+        let mut config: Config = toml::from_str(&text)
+            .with_context(|| format!("`{}` is not a valid wasgi config", path.display()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        if config.apps.is_empty() {
+            bail!("`{}` has no `[[app]]`", path.display());
+        }
+        let mut seen: Vec<(&str, String, Vec<String>)> = Vec::new();
+        for app in &mut config.apps {
+            if !app.mount.starts_with('/') {
+                bail!(
+                    "app `{}`: mount `{}` must start with `/`",
+                    app.name,
+                    app.mount
+                );
+            }
+            if app.module.is_relative() {
+                app.module = base.join(&app.module);
+            }
+        }
+        for app in &config.apps {
+            let mount = normalize_mount(&app.mount);
+            for (name, other_mount, other_hosts) in &seen {
+                if *name == app.name {
+                    bail!("two apps are named `{name}`");
+                }
+                // A host-specific app beside a catch-all is fine; two catch-alls, or two apps
+                // sharing a host name, at one mount are not.
+                let hosts_overlap = (app.hosts.is_empty() && other_hosts.is_empty())
+                    || app.hosts.iter().any(|host| other_hosts.contains(host));
+                if *other_mount == mount && hosts_overlap {
+                    bail!(
+                        "apps `{name}` and `{}` are both mounted at `{}`",
+                        app.name,
+                        app.mount
+                    );
+                }
+            }
+            seen.push((&app.name, mount, app.hosts.clone()));
+        }
+        Ok(config)
+    }
+}
+
+/// A mount prefix without its trailing slash (`/` becomes the empty prefix).
+pub fn normalize_mount(mount: &str) -> String {
+    mount.trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wasgi.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn a_full_config_parses_and_paths_are_relative_to_it() {
+        let config = load(
+            r#"
+            [limits]
+            timeout = "5s"
+            [[app]]
+            name = "a"
+            module = "a.wasm"
+            [[app]]
+            name = "b"
+            module = "/abs/b.wasm"
+            mount = "/api/"
+            hosts = ["example.com"]
+            env = { KEY = "value" }
+            limits = { memory_limit = "64MiB" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.apps.len(), 2);
+        assert!(config.apps[0].module.ends_with("a.wasm") && config.apps[0].module.is_absolute());
+        assert_eq!(config.apps[1].module, PathBuf::from("/abs/b.wasm"));
+        let host = config.limits.apply(Limits::default(), "[limits]").unwrap();
+        assert_eq!(host.timeout, Duration::from_secs(5));
+        let b = config.apps[1].limits.apply(host, "app `b`").unwrap();
+        assert_eq!(
+            (b.memory, b.timeout),
+            (64 * 1024 * 1024, Duration::from_secs(5))
+        );
+    }
+
+    #[test]
+    fn a_host_specific_app_may_share_a_mount_with_a_catch_all() {
+        let config = "[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n[[app]]\nname = \"b\"\nmodule = \"b.wasm\"\nhosts = [\"b.test\"]\n";
+        assert!(load(config).is_ok());
+        let clash =
+            format!("{config}[[app]]\nname = \"c\"\nmodule = \"c.wasm\"\nhosts = [\"b.test\"]\n");
+        assert!(
+            format!("{:#}", load(&clash).unwrap_err())
+                .contains("apps `b` and `c` are both mounted at `/`")
+        );
+    }
+
+    #[test]
+    fn bad_configs_say_what_is_wrong() {
+        let error = |text: &str| format!("{:#}", load(text).unwrap_err());
+        assert!(error("").contains("has no `[[app]]`"));
+        assert!(error("[[app]]\nname = \"a\"\n").contains("missing field `module`"));
+        assert!(
+            error("[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\ncolour = 1\n")
+                .contains("unknown field `colour`")
+        );
+        assert!(
+            error("[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n[[app]]\nname = \"a\"\nmodule = \"b.wasm\"\nmount = \"/b\"\n")
+                .contains("two apps are named `a`")
+        );
+        assert!(
+            error("[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n[[app]]\nname = \"b\"\nmodule = \"b.wasm\"\n")
+                .contains("apps `a` and `b` are both mounted at `/`")
+        );
+        assert!(
+            error("[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\nmount = \"api\"\n")
+                .contains("must start with `/`")
+        );
+        let limits =
+            load("[limits]\nmemory_limit = \"lots\"\n[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n")
+                .unwrap();
+        let error = format!(
+            "{:#}",
+            limits
+                .limits
+                .apply(Limits::default(), "[limits]")
+                .unwrap_err()
+        );
+        assert!(
+            error.contains("[limits]: `memory_limit = \"lots\"` is not a size"),
+            "{error}"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! End to end: one host, several apps from a `wasgi.toml`, each under its mount prefix (the
+//! guest's `root_path`) and host names, with limits and environment of its own.
+
+mod support;
+
+use std::path::Path;
+
+use serde_json::{Value, json};
+use support::{Host, run_wasgi};
+
+fn write_config(dir: &Path, text: &str) -> String {
+    let path = dir.join("wasgi.toml");
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn config_with_three_apps(dir: &Path) -> String {
+    let hello = support::guest("examples/hello");
+    let params = support::guest("examples/params");
+    let raw = support::guest("tests/guests/raw");
+    write_config(
+        dir,
+        &format!(
+            r#"
+            [limits]
+            timeout = "10s"
+
+            [[app]]
+            name = "hello"
+            module = "{hello}"
+
+            [[app]]
+            name = "params"
+            module = "{params}"
+            mount = "/api"
+            limits = {{ max_body_size = "1KiB" }}
+
+            [[app]]
+            name = "raw"
+            module = "{raw}"
+            mount = "/"
+            hosts = ["raw.test"]
+            "#,
+            hello = hello.display(),
+            params = params.display(),
+            raw = raw.display(),
+        ),
+    )
+}
+
+#[tokio::test]
+async fn each_request_reaches_the_app_mounted_for_its_host_and_longest_prefix() {
+    let dir = tempfile::tempdir().unwrap();
+    let host = Host::start(&["--config", &config_with_three_apps(dir.path())]);
+    let client = support::client();
+
+    // `/` is hello's; `/api/...` is params', which sees paths without the prefix.
+    assert_eq!(
+        host.get("/").await.text().await.unwrap(),
+        r#"{"message":"Hello World"}"#
+    );
+    let item: Value = host
+        .get("/api/items/5?short=true")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(item, json!({"item_id": 5}));
+    // A path merely starting with the prefix's letters is not under it.
+    assert_eq!(host.get("/apix").await.status(), 404);
+
+    // The prefix reaches params as its root_path: docs and document say where they live.
+    let docs = host.get("/api/docs").await.text().await.unwrap();
+    assert!(docs.contains("url: '/api/openapi.json'"), "{docs}");
+    let document: Value = host.get("/api/openapi.json").await.json().await.unwrap();
+    assert_eq!(document["servers"], json!([{"url": "/api"}]));
+
+    // A host name picks its own app.
+    let raw = client
+        .get(host.url("/"))
+        .header("host", "raw.test")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(raw.text().await.unwrap(), "ok");
+
+    // Limits are per app: params refuses a 2 KiB body, hello echoes it.
+    let body = vec![b'x'; 2048];
+    let refused = client
+        .post(host.url("/api/items"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 413);
+    let echoed = client
+        .post(host.url("/echo"))
+        .body(body.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.bytes().await.unwrap().len(), 2048);
+
+    // Access logs name the app that answered.
+    let lines = host.wait_for_lines("wasgi::access", 3);
+    assert!(lines.iter().any(|l| l.contains("app=params")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn a_request_no_app_is_mounted_for_is_404() {
+    let dir = tempfile::tempdir().unwrap();
+    let params = support::guest("examples/params");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[[app]]\nname = \"params\"\nmodule = \"{}\"\nmount = \"/api\"\n",
+            params.display()
+        ),
+    );
+    let host = Host::start(&["--config", &config]);
+    let response = host.get("/elsewhere").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(response.text().await.unwrap(), r#"{"detail":"Not Found"}"#);
+    assert_eq!(host.get("/api/").await.status(), 200);
+}
+
+#[test]
+fn a_bad_config_is_refused_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = write_config(
+        dir.path(),
+        "[[app]]\nname = \"a\"\nmodule = \"nope.wasm\"\n",
+    );
+    let output = run_wasgi(&["serve", "--config", &missing, "--listen", "127.0.0.1:0"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("app `a`") && stderr.contains("nope.wasm` does not exist"),
+        "{stderr}"
+    );
+
+    let output = run_wasgi(&["serve", "--config", "/no/such/wasgi.toml"]);
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("failed to read `/no/such/wasgi.toml`")
+    );
+
+    let output = run_wasgi(&["serve", "app.wasm", "--config", &missing]);
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "an APP and --config together are a usage error"
+    );
+}
+
+#[tokio::test]
+async fn the_example_config_serves_hello_and_params() {
+    let config = support::repo().join("examples/wasgi.toml");
+    let host = Host::start(&["--config", config.to_str().unwrap()]);
+    assert_eq!(
+        host.get("/").await.text().await.unwrap(),
+        r#"{"message":"Hello World"}"#
+    );
+    let item: Value = host.get("/api/items/1?short=1").await.json().await.unwrap();
+    assert_eq!(item, json!({"item_id": 1}));
+}
