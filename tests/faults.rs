@@ -35,8 +35,16 @@ async fn a_panicking_guest_gets_500_and_the_next_request_is_served() {
         line.contains("unreachable"),
         "the log line names the trap: {line}"
     );
-    // The guest's own panic message reaches the host's stderr too.
-    assert!(log.contains("boom: the guest panicked on purpose"), "{log}");
+    // The guest's own panic message reaches the host's log, tagged with the app and stream.
+    let line = log
+        .lines()
+        .find(|line| line.contains("boom: the guest panicked on purpose"))
+        .unwrap();
+    assert!(
+        line.contains("wasgi::guest") && line.contains("app=raw_guest"),
+        "{line}"
+    );
+    assert!(line.contains(r#"stream="stderr""#), "{line}");
 
     let response = client.get(host.url("/")).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -108,12 +116,19 @@ async fn receive_after_the_response_is_an_immediate_disconnect() {
     // The first call gets the (empty) request body, as in ASGI; the next two say the exchange
     // is over, at once rather than blocking.
     let events = host.wait_for_lines("raw-guest: receive after response", 3);
+    let events: Vec<&str> = events
+        .iter()
+        .map(|line| {
+            line.split("receive after response: ")
+                .nth(1)
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+        })
+        .collect();
     assert_eq!(
         events,
-        [
-            "raw-guest: receive after response: http-request",
-            "raw-guest: receive after response: http-disconnect",
-            "raw-guest: receive after response: http-disconnect",
-        ]
+        ["http-request", "http-disconnect", "http-disconnect"]
     );
 }

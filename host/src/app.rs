@@ -18,6 +18,8 @@ use crate::state::InstanceState;
 /// A guest app ready to serve: everything that can be done once per deploy is done.
 pub struct App {
     name: String,
+    /// The name as the guest's log lines carry it.
+    log_name: Arc<str>,
     pre: AppPre<InstanceState>,
     env: Vec<(String, String)>,
     limits: Limits,
@@ -60,6 +62,7 @@ impl App {
         let in_flight = Arc::new(Semaphore::new(limits.max_concurrency));
         Ok(App {
             name: name.to_owned(),
+            log_name: Arc::from(name),
             pre,
             env: Vec::new(),
             limits,
@@ -142,7 +145,7 @@ impl App {
     /// exchange however the guest ended. The instance runs under the app's memory limit and
     /// deadline; a trap or a broken limit is logged and costs only this request.
     pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
-        let state = InstanceState::new(exchange, &self.env, self.limits.memory);
+        let state = InstanceState::new(exchange, &self.env, self.limits.memory, &self.log_name);
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.memory);
         // Compute is interrupted at the deadline by epochs; waiting (on the client, in

@@ -17,6 +17,7 @@ pub mod config;
 pub mod engine;
 pub mod exchange;
 pub mod guest_build;
+mod guest_log;
 pub mod limits;
 pub mod mounts;
 pub mod scope;

@@ -1,11 +1,14 @@
 //! What a guest instance's store holds, and the host side of the WIT imports it calls.
 
+use std::sync::Arc;
+
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use crate::bindings::wasgi::asgi::{server, types};
 use crate::exchange::Exchange;
+use crate::guest_log::GuestLog;
 
 /// The data of one instance's `Store`: its WASI context, its memory limit and its request's
 /// exchange.
@@ -50,14 +53,14 @@ impl ResourceLimiter for MemoryLimit {
 }
 
 impl InstanceState {
-    /// State for an instance serving the request behind `exchange`, with at most `memory`
-    /// bytes of linear memory. The guest sees `env` and no arguments or files; its stdout and
-    /// stderr go to the host's.
-    pub fn new(exchange: Exchange, env: &[(String, String)], memory: u64) -> Self {
+    /// State for an instance of `app` serving the request behind `exchange`, with at most
+    /// `memory` bytes of linear memory. The guest sees `env` and no arguments or files; its
+    /// stdout and stderr become log lines tagged with the app.
+    pub fn new(exchange: Exchange, env: &[(String, String)], memory: u64, app: &Arc<str>) -> Self {
         let wasi = WasiCtx::builder()
             .envs(env)
-            .inherit_stdout()
-            .inherit_stderr()
+            .stdout(GuestLog::new(app.clone(), "stdout"))
+            .stderr(GuestLog::new(app.clone(), "stderr"))
             .build();
         let max = usize::try_from(memory).unwrap_or(usize::MAX);
         InstanceState {
