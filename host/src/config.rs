@@ -25,7 +25,7 @@ use std::time::Duration;
 use anyhow::{Context as _, Result, bail};
 use serde::Deserialize;
 
-use crate::limits::Limits;
+use crate::limits::{Limits, parse_size};
 
 /// A parsed `wasgi.toml`.
 #[derive(Debug, Deserialize)]
@@ -83,14 +83,8 @@ impl LimitsOverride {
     pub fn apply(&self, mut base: Limits, what: &str) -> Result<Limits> {
         let size = |key: &str, text: &Option<String>, into: &mut u64| -> Result<()> {
             if let Some(text) = text {
-                *into = text
-                    .parse::<bytesize::ByteSize>()
-                    .map_err(|error| {
-                        anyhow::anyhow!(
-                            "{what}: `{key} = \"{text}\"` is not a size such as 128MiB: {error}"
-                        )
-                    })?
-                    .as_u64();
+                *into = parse_size(text)
+                    .map_err(|error| anyhow::anyhow!("{what}: `{key}`: {error}"))?;
             }
             Ok(())
         };
@@ -265,7 +259,7 @@ mod tests {
                 .unwrap_err()
         );
         assert!(
-            error.contains("[limits]: `memory_limit = \"lots\"` is not a size"),
+            error.contains("[limits]: `memory_limit`: `lots` is not a size such as 128MiB"),
             "{error}"
         );
     }
