@@ -103,7 +103,7 @@ impl Options {
         };
         let (min_length, max_length) = (opt_usize(self.min_length), opt_usize(self.max_length));
         let pattern = match &self.pattern {
-            Some(p) => quote!(::core::option::Option::Some(#p)),
+            Some(p) => quote!(::core::option::Option::Some(::wasgi::validation::Pattern::new(#p))),
             None => quote!(::core::option::Option::None),
         };
         let (gt, ge, lt, le) = (opt(&self.gt), opt(&self.ge), opt(&self.lt), opt(&self.le));

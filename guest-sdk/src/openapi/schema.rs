@@ -84,7 +84,7 @@ pub fn constrain(mut schema: Value, c: &Constraints) -> Value {
     };
     put("minLength", c.min_length.map(|n| json!(n)));
     put("maxLength", c.max_length.map(|n| json!(n)));
-    put("pattern", c.pattern.map(|p| json!(p)));
+    put("pattern", c.pattern.map(|p| json!(p.as_str())));
     put("exclusiveMinimum", c.gt.map(bound));
     put("minimum", c.ge.map(bound));
     put("exclusiveMaximum", c.lt.map(bound));

@@ -21,7 +21,7 @@ mod error;
 mod model;
 mod scalars;
 
-pub use constraints::{Bound, Constraints};
+pub use constraints::{Bound, Constraints, Pattern};
 pub use error::{Errors, Loc, ValidationError, ValidationErrors};
 pub use model::{field, object};
 
