@@ -13,6 +13,7 @@ use crate::bindings::AppPre;
 use crate::bindings::wasgi::asgi::types::Scope;
 use crate::exchange::{Exchange, Failure, Outcome};
 use crate::limits::Limits;
+use crate::metrics::{AppMetrics, Limit, Metrics};
 use crate::state::InstanceState;
 
 /// A guest app ready to serve: everything that can be done once per deploy is done.
@@ -26,25 +27,37 @@ pub struct App {
     access_log: bool,
     /// One permit per request in flight, held until its guest finishes (background work too).
     in_flight: Arc<Semaphore>,
+    metrics: AppMetrics,
 }
 
 impl App {
     /// Loads the component at `path`, compiles it and links it against `linker`, with errors
     /// that say what is wrong with the file rather than how wasmtime noticed.
     pub fn load(name: &str, path: &Path, linker: &Linker<InstanceState>) -> Result<App> {
-        let shown = path.display();
-        let bytes = std::fs::read(path).with_context(|| format!("failed to read `{shown}`"))?;
-        if wasmparser::Parser::is_core_wasm(&bytes) {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("failed to read `{}`", path.display()))?;
+        Self::from_bytes(name, &bytes, &path.display().to_string(), linker)
+    }
+
+    /// Compiles and links the component `bytes`; `shown` names it in errors (a path, or
+    /// "the uploaded module").
+    pub fn from_bytes(
+        name: &str,
+        bytes: &[u8],
+        shown: &str,
+        linker: &Linker<InstanceState>,
+    ) -> Result<App> {
+        if wasmparser::Parser::is_core_wasm(bytes) {
             bail!(
                 "`{shown}` is a core WebAssembly module, not a component: \
                  build guests for the `wasm32-wasip2` target"
             );
         }
-        if !wasmparser::Parser::is_component(&bytes) {
+        if !wasmparser::Parser::is_component(bytes) {
             bail!("`{shown}` is not a WebAssembly component");
         }
         // wasmtime has its own error type; it converts into anyhow's to take our context.
-        let component = Component::new(linker.engine(), &bytes)
+        let component = Component::new(linker.engine(), bytes)
             .map_err(anyhow::Error::from)
             .with_context(|| format!("failed to compile `{shown}`"))?;
         let pre = linker
@@ -68,6 +81,7 @@ impl App {
             limits,
             access_log: true,
             in_flight,
+            metrics: Metrics::new().app(name),
         })
     }
 
@@ -76,6 +90,17 @@ impl App {
         self.in_flight = Arc::new(Semaphore::new(limits.max_concurrency));
         self.limits = limits;
         self
+    }
+
+    /// Counts the app's requests in `metrics`, under its name.
+    pub fn with_metrics(mut self, metrics: &Arc<Metrics>) -> Self {
+        self.metrics = metrics.app(&self.name);
+        self
+    }
+
+    /// The app's metric handles.
+    pub fn metrics(&self) -> &AppMetrics {
+        &self.metrics
     }
 
     /// Whether each request is logged (on by default).
@@ -114,19 +139,46 @@ impl App {
     /// Answers `GET path` in-process, without a network: status and whole body. This is how
     /// `wasgi openapi` reads an app's document.
     pub async fn get(self: Arc<Self>, path: &str) -> Result<(http::StatusCode, bytes::Bytes)> {
-        let request = http::Request::get(path)
+        self.get_under("", path).await
+    }
+
+    /// Checks that a new version can serve before it takes traffic: `GET path` in-process,
+    /// mounted at `root_path`, must be answered without a trap and with a status under 500.
+    pub async fn smoke_check(self: Arc<Self>, root_path: &str, path: &str) -> Result<()> {
+        let (status, body) = self
+            .get_under(root_path, path)
+            .await
+            .with_context(|| format!("the smoke check `GET {path}` failed"))?;
+        if status.is_server_error() {
+            let body = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            bail!("the smoke check `GET {path}` was answered {status}: {body}");
+        }
+        Ok(())
+    }
+
+    /// `GET path` in-process with the app mounted at `root_path`.
+    async fn get_under(
+        self: Arc<Self>,
+        root_path: &str,
+        path: &str,
+    ) -> Result<(http::StatusCode, bytes::Bytes)> {
+        // The request arrives with its mount prefix, as it would over the network.
+        let request = http::Request::get(format!("{root_path}{path}"))
             .header(http::header::HOST, "localhost")
             .body(())
             .with_context(|| format!("`{path}` is not a request path"))?;
         let (parts, ()) = request.into_parts();
         let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let scope = crate::scope::scope(&parts, local, local, "");
+        let scope = crate::scope::scope(&parts, local, local, root_path);
         let body = http_body_util::Empty::new()
             .map_err(|never| match never {})
             .boxed();
         let (exchange, response) = Exchange::new(body, self.limits.max_body);
-        self.handle(scope, exchange).await;
+        let outcome = self.handle(scope, exchange).await;
         let response = response.await.context("the guest gave no response")?;
+        if matches!(outcome, Outcome::NoResponse | Outcome::Truncated) {
+            bail!("the guest failed while answering (see the log for why)");
+        }
         let status = response.status();
         let body = response
             .into_body()
@@ -152,8 +204,11 @@ impl App {
         // `receive`) by the timer below.
         store.set_epoch_deadline(self.limits.deadline_ticks());
         store.epoch_deadline_trap();
+        let _running = self.metrics.running();
         let call = async {
+            let started = std::time::Instant::now();
             let instance = self.pre.instantiate_async(&mut store).await?;
+            self.metrics.instantiated(started.elapsed());
             instance
                 .wasgi_asgi_handler()
                 .call_handle(&mut store, &scope)
@@ -161,13 +216,13 @@ impl App {
         };
         let result = tokio::time::timeout(self.limits.timeout, call).await;
         let state = store.into_data();
-        let (failure, reason) = match &result {
-            Ok(Ok(())) => (None, None),
-            Err(_) => (
+        let limit = failure_limit(&result, state.memory.exceeded);
+        let (failure, reason) = match (limit, &result) {
+            (Some(Limit::deadline), _) => (
                 Some(Failure::Timeout),
                 Some(format!("deadline of {:?} exceeded", self.limits.timeout)),
             ),
-            Ok(Err(error)) if state.memory.exceeded => (
+            (Some(Limit::memory), Ok(Err(error))) => (
                 Some(Failure::Trap),
                 Some(format!(
                     "memory limit of {} bytes exceeded ({})",
@@ -175,17 +230,15 @@ impl App {
                     trap_reason(error)
                 )),
             ),
-            Ok(Err(error))
-                if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) =>
-            {
-                (
-                    Some(Failure::Timeout),
-                    Some(format!("deadline of {:?} exceeded", self.limits.timeout)),
-                )
-            }
-            Ok(Err(error)) => (Some(Failure::Trap), Some(trap_reason(error))),
+            (_, Ok(Err(error))) => (Some(Failure::Trap), Some(trap_reason(error))),
+            _ => (None, None),
         };
         let outcome = state.exchange.finish(failure);
+        match (limit, outcome) {
+            (Some(limit), _) => self.metrics.rejected(limit),
+            (None, Outcome::TooLarge) => self.metrics.rejected(Limit::body_size),
+            (None, _) => {}
+        }
         let (app, method, path) = (&self.name, &scope.method, &scope.path);
         match (reason, outcome) {
             (Some(reason), _) => {
@@ -209,6 +262,23 @@ impl App {
             (None, Outcome::Complete | Outcome::ClientGone) => {}
         }
         outcome
+    }
+}
+
+/// The limit that ended a guest call, if one did.
+fn failure_limit(
+    result: &Result<wasmtime::Result<()>, tokio::time::error::Elapsed>,
+    memory_exceeded: bool,
+) -> Option<Limit> {
+    match result {
+        Err(_) => Some(Limit::deadline),
+        Ok(Err(_)) if memory_exceeded => Some(Limit::memory),
+        Ok(Err(error))
+            if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) =>
+        {
+            Some(Limit::deadline)
+        }
+        _ => None,
     }
 }
 

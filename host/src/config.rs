@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context as _, Result, bail};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::limits::{Limits, parse_size};
 
@@ -66,19 +66,55 @@ fn root() -> String {
 }
 
 /// Limits to set, each optional; units as on the command line (`64MiB`, `5s`).
-#[derive(Debug, Default, Clone, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LimitsOverride {
+    #[serde(skip_serializing_if = "Option::is_none")]
     memory_limit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_body_size: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_concurrency: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     header_timeout: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     shutdown_grace: Option<String>,
 }
 
 impl LimitsOverride {
+    /// The limit names an app may set for itself (the others are the host's).
+    pub const PER_APP: [&str; 4] = [
+        "memory_limit",
+        "timeout",
+        "max_body_size",
+        "max_concurrency",
+    ];
+
+    /// Sets the per-app limit `key` from its text, checked as [`Self::apply`] would.
+    pub fn set(&mut self, key: &str, value: &str) -> Result<()> {
+        match key {
+            "memory_limit" => self.memory_limit = Some(value.to_owned()),
+            "timeout" => self.timeout = Some(value.to_owned()),
+            "max_body_size" => self.max_body_size = Some(value.to_owned()),
+            "max_concurrency" => {
+                let n =
+                    value.parse().ok().filter(|&n| n > 0).with_context(|| {
+                        format!("`max_concurrency={value}` is not a count above 0")
+                    })?;
+                self.max_concurrency = Some(n);
+            }
+            _ => bail!(
+                "`{key}` is not a per-app limit (those are {:?})",
+                Self::PER_APP
+            ),
+        }
+        self.apply(Limits::default(), "limits").map(drop)
+    }
+
     /// `base` with these limits set; `what` names the table in errors.
     pub fn apply(&self, mut base: Limits, what: &str) -> Result<Limits> {
         let size = |key: &str, text: &Option<String>, into: &mut u64| -> Result<()> {
@@ -131,7 +167,6 @@ impl Config {
         if config.apps.is_empty() {
             bail!("`{}` has no `[[app]]`", path.display());
         }
-        let mut seen: Vec<(&str, String, Vec<String>)> = Vec::new();
         for app in &mut config.apps {
             if !app.mount.starts_with('/') {
                 bail!(
@@ -144,25 +179,20 @@ impl Config {
                 app.module = base.join(&app.module);
             }
         }
-        for app in &config.apps {
-            let mount = normalize_mount(&app.mount);
-            for (name, other_mount, other_hosts) in &seen {
-                if *name == app.name {
-                    bail!("two apps are named `{name}`");
+        for (i, app) in config.apps.iter().enumerate() {
+            for other in &config.apps[..i] {
+                if other.name == app.name {
+                    bail!("two apps are named `{}`", app.name);
                 }
-                // A host-specific app beside a catch-all is fine; two catch-alls, or two apps
-                // sharing a host name, at one mount are not.
-                let hosts_overlap = (app.hosts.is_empty() && other_hosts.is_empty())
-                    || app.hosts.iter().any(|host| other_hosts.contains(host));
-                if *other_mount == mount && hosts_overlap {
+                if crate::mounts::clash((&app.mount, &app.hosts), (&other.mount, &other.hosts)) {
                     bail!(
-                        "apps `{name}` and `{}` are both mounted at `{}`",
+                        "apps `{}` and `{}` are both mounted at `{}`",
+                        other.name,
                         app.name,
                         app.mount
                     );
                 }
             }
-            seen.push((&app.name, mount, app.hosts.clone()));
         }
         Ok(config)
     }

@@ -11,15 +11,22 @@
 //! - [`guest_build`] turns a guest crate directory into a component, for `wasgi serve DIR` and
 //!   `wasgi build DIR`.
 
+pub mod admin;
+pub mod admin_client;
 pub mod app;
 mod bindings;
 pub mod config;
+pub mod data_dir;
 pub mod engine;
 pub mod exchange;
 pub mod guest_build;
 mod guest_log;
 pub mod limits;
+pub mod metrics;
 pub mod mounts;
+pub mod registry;
+pub mod reload;
 pub mod scope;
 pub mod server;
+pub mod shutdown;
 mod state;

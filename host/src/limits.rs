@@ -65,7 +65,7 @@ impl Default for Limits {
 }
 
 /// A size such as `128MiB`, `64kB` or `1000`.
-pub(crate) fn parse_size(text: &str) -> Result<u64, String> {
+pub fn parse_size(text: &str) -> Result<u64, String> {
     text.parse::<bytesize::ByteSize>()
         .map(|size| size.as_u64())
         .map_err(|error| format!("`{text}` is not a size such as 128MiB: {error}"))

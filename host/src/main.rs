@@ -8,12 +8,17 @@ use std::sync::Arc;
 
 use anyhow::{Context as _, Result};
 use clap::{Parser, Subcommand};
+use reqwest::Method;
 use tokio::net::TcpListener;
+use wasgi_host::admin::{self, Admin};
+use wasgi_host::admin_client::{AdminTarget, read_token};
 use wasgi_host::app::App;
 use wasgi_host::config::Config;
-use wasgi_host::limits::Limits;
-use wasgi_host::mounts::Mounts;
-use wasgi_host::{engine, guest_build, server};
+use wasgi_host::data_dir::DataDir;
+use wasgi_host::limits::{Limits, parse_size};
+use wasgi_host::metrics::Metrics;
+use wasgi_host::registry::{AppSpec, Configured, Loader, Registry};
+use wasgi_host::{engine, guest_build, reload, server, shutdown};
 
 /// A WebAssembly edge-function runtime with FastAPI's developer experience.
 #[derive(Parser)]
@@ -50,6 +55,52 @@ impl CacheArgs {
     }
 }
 
+/// The admin listener: deploys, metrics and health checks.
+#[derive(clap::Args)]
+struct AdminArgs {
+    /// Where the admin listener listens; off when absent. Needs a token.
+    #[arg(long)]
+    admin_listen: Option<SocketAddr>,
+    /// A file holding the admin token [default: the `WASGI_ADMIN_TOKEN` variable].
+    #[arg(long, requires = "admin_listen")]
+    admin_token_file: Option<PathBuf>,
+    /// The largest module a deploy may upload.
+    #[arg(long, default_value = "64MiB", value_parser = parse_size, requires = "admin_listen")]
+    admin_max_module_size: u64,
+    /// Where deployed apps are kept across restarts [default: $XDG_DATA_HOME/wasgi or
+    /// ~/.local/share/wasgi].
+    #[arg(long, requires = "admin_listen")]
+    data_dir: Option<PathBuf>,
+}
+
+impl AdminArgs {
+    fn data_dir(&self) -> Result<PathBuf> {
+        self.data_dir
+            .clone()
+            .or_else(|| {
+                let base = std::env::var_os("XDG_DATA_HOME")
+                    .map(PathBuf::from)
+                    .or_else(|| {
+                        std::env::var_os("HOME")
+                            .map(|home| PathBuf::from(home).join(".local/share"))
+                    })?;
+                Some(base.join("wasgi"))
+            })
+            .context("no data directory: give --data-dir")
+    }
+
+    fn token(&self) -> Result<String> {
+        let token = read_token(self.admin_token_file.as_ref())?;
+        if token.len() < admin::MIN_TOKEN_LEN {
+            anyhow::bail!(
+                "the admin token must be at least {} characters",
+                admin::MIN_TOKEN_LEN
+            );
+        }
+        Ok(token)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve an app (or the apps of a `wasgi.toml`) over HTTP, one fresh instance per request.
@@ -73,6 +124,49 @@ enum Command {
         /// Don't log each request.
         #[arg(long)]
         no_access_log: bool,
+        #[command(flatten)]
+        admin: AdminArgs,
+        /// Rebuild and swap in a guest crate (APP, or a `module` of the config that is a
+        /// directory) whenever its sources change.
+        #[arg(long)]
+        reload: bool,
+    },
+    /// Deploy a component (or a guest crate, built first) to a running host, or replace the
+    /// app of that name.
+    Deploy {
+        /// A `.wasm` component, or a guest crate directory to build first.
+        app: PathBuf,
+        /// The app's name on the host.
+        #[arg(long)]
+        name: String,
+        /// Where to mount it [default: `/NAME` for a new app, unchanged for a replacement].
+        #[arg(long)]
+        mount: Option<String>,
+        /// A host name it answers (any host when none); repeatable; replaces the old ones.
+        #[arg(long = "host")]
+        hosts: Vec<String>,
+        /// An environment variable for its instances, `NAME=VALUE`; repeatable; replaces the
+        /// old environment.
+        #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
+        env: Vec<(String, String)>,
+        /// The path the host requests in-process before the new version takes traffic; it
+        /// must answer without failing and with a status under 500.
+        #[arg(long, default_value = "/")]
+        smoke: String,
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// List the apps of a running host.
+    Apps {
+        #[command(flatten)]
+        target: AdminTarget,
+    },
+    /// Stop serving an app on a running host.
+    Remove {
+        /// The app's name.
+        name: String,
+        #[command(flatten)]
+        target: AdminTarget,
     },
     /// Print an app's OpenAPI document without starting a server.
     Openapi {
@@ -138,51 +232,150 @@ fn run(cli: Cli) -> Result<()> {
             limits,
             cache,
             no_access_log,
+            admin,
+            reload,
         } => {
             let engine = engine::new_engine(cache.dir().as_deref())?;
             let linker = engine::new_linker(&engine)?;
-            let (mounts, limits) = match (app, config) {
+            let metrics = Metrics::new();
+            let mut apps = Vec::new();
+            // Apps given as crate directories, which --reload watches.
+            let mut crates = Vec::new();
+            let limits = match (app, config) {
                 (Some(app), _) => {
                     let component = resolve_app(&app)?;
-                    let app = App::load(&app_name(&component), &component, &linker)?
-                        .with_env(env)
-                        .with_limits(limits.clone())
-                        .with_access_log(!no_access_log);
-                    (Mounts::single(Arc::new(app)), limits)
+                    let name = app_name(&component);
+                    if app.is_dir() {
+                        crates.push((name.clone(), app));
+                    }
+                    let mut spec = AppSpec::named(&name);
+                    spec.mount = "/".to_owned();
+                    apps.push(configured(spec, &component)?);
+                    limits
                 }
                 (None, Some(config)) => {
                     let config = Config::load(&config)?;
-                    let limits = config.limits.apply(limits, "[limits]")?;
-                    let mut apps = Vec::new();
                     for app in config.apps {
                         let component = resolve_app(&app.module)
                             .with_context(|| format!("app `{}`", app.name))?;
-                        let app_limits = app
-                            .limits
-                            .apply(limits.clone(), &format!("app `{}`", app.name))?;
-                        let mut app_env = env.clone();
-                        app_env.extend(app.env);
-                        let loaded = App::load(&app.name, &component, &linker)?
-                            .with_env(app_env)
-                            .with_limits(app_limits)
-                            .with_access_log(!no_access_log);
-                        apps.push((app.mount, app.hosts, Arc::new(loaded)));
+                        if app.module.is_dir() {
+                            crates.push((app.name.clone(), app.module));
+                        }
+                        let spec = AppSpec {
+                            name: app.name,
+                            mount: app.mount,
+                            hosts: app.hosts,
+                            env: app.env,
+                            limits: app.limits,
+                        };
+                        apps.push(configured(spec, &component)?);
                     }
-                    (Mounts::new(apps), limits)
+                    config.limits.apply(limits, "[limits]")?
                 }
                 (None, None) => anyhow::bail!("give an APP or --config FILE"),
             };
-            let mounts = Arc::new(mounts);
+            if reload && crates.is_empty() {
+                anyhow::bail!("--reload needs an app given as a guest crate directory");
+            }
+            let admin_settings = match admin.admin_listen {
+                Some(address) => Some((address, admin.token()?, admin.data_dir()?)),
+                None => None,
+            };
+            let data = match &admin_settings {
+                Some((_, _, dir)) => Some(DataDir::open(dir)?),
+                None => None,
+            };
+            let loader = Loader {
+                linker,
+                limits: limits.clone(),
+                env,
+                access_log: !no_access_log,
+                metrics: metrics.clone(),
+            };
+            let registry = Arc::new(Registry::start(loader, apps, data)?);
             runtime()?.block_on(async {
+                let shutdown = shutdown::on_signal();
                 let listener = TcpListener::bind(listen)
                     .await
                     .with_context(|| format!("failed to listen on `{listen}`"))?;
+                if let Some((address, token, _)) = admin_settings {
+                    let admin_listener = TcpListener::bind(address)
+                        .await
+                        .with_context(|| format!("failed to listen on `{address}`"))?;
+                    println!("admin listening on http://{}", admin_listener.local_addr()?);
+                    let admin = Arc::new(Admin {
+                        registry: registry.clone(),
+                        metrics: metrics.clone(),
+                        token,
+                        max_module_size: admin.admin_max_module_size,
+                    });
+                    tokio::spawn(admin::serve(admin_listener, admin, shutdown.clone()));
+                }
+                let _watcher = if reload {
+                    Some(reload::watch(registry.clone(), crates)?)
+                } else {
+                    None
+                };
                 // Scripts and tests wait for this exact line to learn the bound port.
                 println!("listening on http://{}", listener.local_addr()?);
-                server::serve(listener, mounts, limits).await
+                server::serve(listener, registry, limits, metrics, shutdown).await
             })
         }
+        Command::Deploy {
+            app,
+            name,
+            mount,
+            hosts,
+            env,
+            smoke,
+            target,
+        } => {
+            let component = resolve_app(&app)?;
+            let bytes = read(&component)?;
+            let mut query = vec![("smoke", smoke)];
+            query.extend(mount.map(|mount| ("mount", mount)));
+            query.extend(hosts.into_iter().map(|host| ("host", host)));
+            query.extend(
+                env.into_iter()
+                    .map(|(key, value)| ("env", format!("{key}={value}"))),
+            );
+            let path = format!("apps/{name}");
+            let answer =
+                runtime()?.block_on(target.call(Method::PUT, &path, &query, Some(bytes)))?;
+            eprintln!(
+                "deployed `{name}` at `{}` (sha256 {})",
+                answer["mount"].as_str().unwrap_or("?"),
+                answer["sha256"].as_str().unwrap_or("?")
+            );
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Apps { target } => {
+            let answer = runtime()?.block_on(target.call(Method::GET, "apps", &[], None))?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
+        Command::Remove { name, target } => {
+            let path = format!("apps/{name}");
+            let answer = runtime()?.block_on(target.call(Method::DELETE, &path, &[], None))?;
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
     }
+}
+
+/// A component's bytes.
+fn read(component: &Path) -> Result<Vec<u8>> {
+    std::fs::read(component).with_context(|| format!("failed to read `{}`", component.display()))
+}
+
+/// App `spec` with the component at `component`.
+fn configured(spec: AppSpec, component: &Path) -> Result<Configured> {
+    Ok(Configured {
+        spec,
+        bytes: read(component)?,
+        source: component.display().to_string(),
+    })
 }
 
 /// Loads `app`: a component file, or a guest crate directory built first.

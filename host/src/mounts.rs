@@ -74,3 +74,13 @@ impl Mounts {
         self.mounts.iter().map(|m| &m.app)
     }
 }
+
+/// Whether two apps, each a mount prefix and host names, would answer the same requests: the
+/// same prefix, and both for any host or for a host name in common. A host-specific app beside
+/// a catch-all at one prefix is fine.
+pub fn clash(a: (&str, &[String]), b: (&str, &[String])) -> bool {
+    let ((a_mount, a_hosts), (b_mount, b_hosts)) = (a, b);
+    normalize_mount(a_mount) == normalize_mount(b_mount)
+        && ((a_hosts.is_empty() && b_hosts.is_empty())
+            || a_hosts.iter().any(|host| b_hosts.contains(host)))
+}

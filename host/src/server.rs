@@ -15,17 +15,24 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 
 use crate::exchange::{self, Exchange, HttpResponse};
 use crate::limits::Limits;
-use crate::mounts::Mounts;
+use crate::metrics::{Limit, Metrics};
+use crate::registry::Registry;
 use crate::scope::scope;
 
-/// Serves `mounts` on `listener` until SIGTERM or SIGINT, then lets requests in flight finish
-/// (within `limits.shutdown_grace`) and returns. `limits` holds the connection limits; each app
-/// has its own request limits.
-pub async fn serve(listener: TcpListener, mounts: Arc<Mounts>, limits: Limits) -> Result<()> {
+/// Serves the apps of `registry` on `listener` until `shutdown` turns true, then lets requests
+/// in flight finish (within `limits.shutdown_grace`) and returns. `limits` holds the connection
+/// limits; each app has its own request limits.
+pub async fn serve(
+    listener: TcpListener,
+    registry: Arc<Registry>,
+    limits: Limits,
+    metrics: Arc<Metrics>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Slow clients: a connection that takes too long to send its headers is dropped.
     builder
@@ -35,14 +42,14 @@ pub async fn serve(listener: TcpListener, mounts: Arc<Mounts>, limits: Limits) -
     let builder = Arc::new(builder);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let shutdown = shutdown_signal();
+    let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
 
     loop {
         // At the connection limit, stop accepting: new clients wait in the listen backlog.
         let permit = tokio::select! {
             permit = connections.clone().acquire_owned() => permit?,
-            () = &mut shutdown => break,
+            _ = &mut shutdown => break,
         };
         let (stream, client) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -54,23 +61,26 @@ pub async fn serve(listener: TcpListener, mounts: Arc<Mounts>, limits: Limits) -
                     continue;
                 }
             },
-            () = &mut shutdown => break,
+            _ = &mut shutdown => break,
         };
         // Responses are written whole or in guest-sized chunks; don't let Nagle hold them.
         let _ = stream.set_nodelay(true);
         let Ok(server) = stream.local_addr() else {
             continue;
         };
-        let mounts = mounts.clone();
-        let service = service_fn(move |request| respond(mounts.clone(), request, client, server));
+        let registry = registry.clone();
+        let service = service_fn(move |request| respond(registry.clone(), request, client, server));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
         let connection = graceful.watch(connection);
+        let open = metrics.connections().clone();
+        open.inc();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%client, "connection ended with an error: {error}");
             }
+            open.dec();
             drop(permit);
         });
     }
@@ -80,9 +90,7 @@ pub async fn serve(listener: TcpListener, mounts: Arc<Mounts>, limits: Limits) -
     let drained = async {
         graceful.shutdown().await;
         // Guests may still be working after their responses went out.
-        for app in mounts.apps() {
-            app.drain().await;
-        }
+        registry.drain().await;
     };
     if tokio::time::timeout(limits.shutdown_grace, drained)
         .await
@@ -97,27 +105,10 @@ pub async fn serve(listener: TcpListener, mounts: Arc<Mounts>, limits: Limits) -
     Ok(())
 }
 
-/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("SIGTERM can be watched");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = interrupt.await;
-}
-
 /// Answers one request: the guest runs in a task of its own, so it can keep working after its
 /// response is sent (background work) and a client that leaves doesn't cancel it mid-call.
 async fn respond(
-    mounts: Arc<Mounts>,
+    registry: Arc<Registry>,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
     server: SocketAddr,
@@ -127,13 +118,21 @@ async fn respond(
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
     let host = host.or_else(|| request.uri().authority().map(|a| a.as_str()));
-    let Some((app, root_path)) = mounts.select(host, request.uri().path()) else {
+    let routes = registry.routes();
+    let Some((app, root_path)) = routes.select(host, request.uri().path()) else {
         return Ok(not_found());
     };
+    // This request keeps the version it started on, whatever deploys happen meanwhile.
     let (app, root_path) = (app.clone(), root_path.to_owned());
+    drop(routes);
+    let started = Instant::now();
     let Some(admitted) = app.admit() else {
         tracing::warn!(app = %app.name(), "refused a request: {} in flight", app.limits().max_concurrency);
-        return Ok(exchange::host_error(StatusCode::SERVICE_UNAVAILABLE));
+        app.metrics().rejected(Limit::concurrency);
+        let response = exchange::host_error(StatusCode::SERVICE_UNAVAILABLE);
+        app.metrics()
+            .answered(response.status().as_u16(), started.elapsed());
+        return Ok(response);
     };
     let (parts, body) = request.into_parts();
     // A declared length over the limit is refused before a byte of the body is read.
@@ -143,9 +142,12 @@ async fn respond(
         .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
     if declared.is_some_and(|length| length > app.limits().max_body) {
         tracing::warn!(app = %app.name(), "refused a {}-byte body", declared.unwrap_or_default());
-        return Ok(exchange::host_error(StatusCode::PAYLOAD_TOO_LARGE));
+        app.metrics().rejected(Limit::body_size);
+        let response = exchange::host_error(StatusCode::PAYLOAD_TOO_LARGE);
+        app.metrics()
+            .answered(response.status().as_u16(), started.elapsed());
+        return Ok(response);
     }
-    let started = Instant::now();
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
     let scope = scope(&parts, client, server, &root_path);
     let (exchange, response) =
@@ -160,6 +162,8 @@ async fn respond(
     let response = response
         .await
         .unwrap_or_else(|_| exchange::internal_server_error());
+    let elapsed = started.elapsed();
+    app.metrics().answered(response.status().as_u16(), elapsed);
     if app.access_log() {
         // Logged when the head is ready: a streamed body may still be flowing.
         tracing::info!(
@@ -169,7 +173,7 @@ async fn respond(
             %method,
             %path,
             status = response.status().as_u16(),
-            duration_us = started.elapsed().as_micros() as u64,
+            duration_us = elapsed.as_micros() as u64,
         );
     }
     Ok(response)

@@ -1,0 +1,62 @@
+//! A fresh instance per request, measured in-process: instantiate the pre-linked component,
+//! call `handle(scope)` with an empty `GET`, and collect the response, for `examples/hello`
+//! and `examples/params`. No network: this is the host's per-request cost on its own.
+//!
+//! `cargo bench -p wasgi-host --bench instantiate`
+//!
+//! With `WASGI_PROFILE_REQUESTS=N` in the environment it skips criterion and serves `GET /` of
+//! `examples/hello` N times after one warm-up request, for an instruction-count profile of
+//! exactly N requests (`bench/profile` runs it under callgrind).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::sync::Arc;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use wasgi_host::app::App;
+use wasgi_host::{engine, guest_build};
+
+fn instantiate_and_handle(c: &mut Criterion) {
+    let profile: Option<usize> = std::env::var("WASGI_PROFILE_REQUESTS")
+        .ok()
+        .map(|n| n.parse().expect("WASGI_PROFILE_REQUESTS is a number"));
+    let engine = engine::new_engine(None).expect("an engine");
+    let linker = engine::new_linker(&engine).expect("a linker");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for example in ["hello", "params"] {
+        let component = guest_build::build_guest(&repo.join("examples").join(example))
+            .unwrap_or_else(|error| panic!("failed to build examples/{example}: {error:#}"));
+        let app = Arc::new(App::load(example, &component, &linker).expect("a loadable app"));
+        if let Some(requests) = profile {
+            get_root(&runtime, &app);
+            profiled_requests(&runtime, &app, requests);
+            std::process::exit(0);
+        }
+        c.bench_function(&format!("{example}: instantiate + GET / in-process"), |b| {
+            b.iter(|| black_box(get_root(&runtime, &app)))
+        });
+    }
+}
+
+/// `requests` times `GET /`: what `bench/profile` has callgrind count (`--toggle-collect`).
+#[inline(never)]
+fn profiled_requests(runtime: &tokio::runtime::Runtime, app: &Arc<App>, requests: usize) {
+    for _ in 0..requests {
+        black_box(get_root(runtime, app));
+    }
+}
+
+/// `GET /` in a fresh instance of `app`: its body.
+#[inline(never)]
+fn get_root(runtime: &tokio::runtime::Runtime, app: &Arc<App>) -> bytes::Bytes {
+    let (status, body) = runtime.block_on(app.clone().get("/")).expect("an answer");
+    assert_eq!(status, 200);
+    body
+}
+
+criterion_group!(benches, instantiate_and_handle);
+criterion_main!(benches);
