@@ -70,6 +70,8 @@ pub fn guest(dir: &str) -> PathBuf {
 pub struct Host {
     child: Child,
     pub addr: SocketAddr,
+    /// The admin listener's address, when `--admin-listen` was given.
+    pub admin: Option<SocketAddr>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -128,10 +130,13 @@ impl Host {
             }
         });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut admin = None;
         let addr = loop {
             match lines.next() {
                 Some(Ok(line)) => {
-                    if let Some(addr) = line.strip_prefix("listening on http://") {
+                    if let Some(addr) = line.strip_prefix("admin listening on http://") {
+                        admin = Some(addr.parse().expect("the admin line has an address"));
+                    } else if let Some(addr) = line.strip_prefix("listening on http://") {
                         break addr.parse().expect("the listening line has an address");
                     }
                 }
@@ -149,6 +154,7 @@ impl Host {
         Host {
             child,
             addr,
+            admin,
             stderr,
         }
     }
@@ -156,6 +162,14 @@ impl Host {
     /// `http://ADDR` followed by `path`.
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
+    }
+
+    /// `http://ADMIN_ADDR` followed by `path`.
+    pub fn admin_url(&self, path: &str) -> String {
+        let admin = self
+            .admin
+            .expect("the host was started with --admin-listen");
+        format!("http://{admin}{path}")
     }
 
     /// `GET path` over HTTP/1.1, expecting an answer (of any status).

@@ -1,0 +1,617 @@
+//! End to end: the admin listener. Deploys, replacements and removals over HTTP and with
+//! `wasgi deploy`, refused modules, redeploys under load, restarts that bring deployed apps
+//! back, Prometheus metrics and health checks, and admin calls without the token.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use support::{Host, run_wasgi};
+use tempfile::TempDir;
+
+const TOKEN: &str = "test-admin-token-0123456789abcdef";
+
+/// A token file and a data directory that outlive the hosts started with them.
+struct AdminSetup {
+    dir: TempDir,
+}
+
+impl AdminSetup {
+    fn new() -> AdminSetup {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), format!("{TOKEN}\n")).unwrap();
+        AdminSetup { dir }
+    }
+
+    fn token_file(&self) -> PathBuf {
+        self.dir.path().join("token")
+    }
+
+    fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// Starts `wasgi serve ARGS` with the admin listener on a free port.
+    fn serve(&self, args: &[&str]) -> Host {
+        let (token_file, data_dir) = (self.token_file(), self.data_dir());
+        let mut all = args.to_vec();
+        all.extend([
+            "--admin-listen",
+            "127.0.0.1:0",
+            "--admin-token-file",
+            token_file.to_str().unwrap(),
+            "--data-dir",
+            data_dir.to_str().unwrap(),
+        ]);
+        Host::start(&all)
+    }
+}
+
+/// `PUT /apps/NAME?QUERY` with `module` as the body, with the token.
+async fn deploy(host: &Host, name: &str, query: &str, module: Vec<u8>) -> (StatusCode, Value) {
+    let response = support::client()
+        .put(host.admin_url(&format!("/apps/{name}?{query}")))
+        .bearer_auth(TOKEN)
+        .body(module)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap())
+}
+
+/// `METHOD path` on the admin listener with the token; status and JSON body.
+async fn admin(host: &Host, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+    let response = support::client()
+        .request(method, host.admin_url(path))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn module(dir: &str) -> Vec<u8> {
+    std::fs::read(support::guest(dir)).unwrap()
+}
+
+async fn text(host: &Host, path: &str) -> (StatusCode, String) {
+    let response = host.get(path).await;
+    (response.status(), response.text().await.unwrap())
+}
+
+const HELLO: &str = r#"{"message":"Hello World"}"#;
+
+#[tokio::test]
+async fn admin_calls_without_the_token_get_401_and_change_nothing() {
+    let setup = AdminSetup::new();
+    let hello = support::guest("examples/hello");
+    let host = setup.serve(&[hello.to_str().unwrap()]);
+    let client = support::client();
+
+    let calls = [
+        (reqwest::Method::GET, "/apps"),
+        (reqwest::Method::GET, "/apps/hello"),
+        (reqwest::Method::PUT, "/apps/params"),
+        (reqwest::Method::DELETE, "/apps/hello"),
+        (reqwest::Method::GET, "/metrics"),
+        (reqwest::Method::GET, "/no-such-call"),
+    ];
+    let wrong = [
+        None,
+        Some("Bearer not-the-token"),
+        Some("Bearer"),
+        Some(&*format!("Basic {TOKEN}")),
+        Some(&*format!("Bearer {TOKEN}x")),
+        Some(&*format!("Bearer {}", &TOKEN[..TOKEN.len() - 1])),
+    ];
+    for (method, path) in &calls {
+        for authorization in &wrong {
+            let mut request = client.request(method.clone(), host.admin_url(path));
+            if let Some(value) = authorization {
+                request = request.header("authorization", *value);
+            }
+            if *method == reqwest::Method::PUT {
+                request = request.body(module("examples/params"));
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(
+                response.status(),
+                401,
+                "{method} {path} with {authorization:?}"
+            );
+            assert_eq!(response.headers()["www-authenticate"], "Bearer");
+            let body: Value = response.json().await.unwrap();
+            assert!(body["detail"].is_string(), "{body}");
+        }
+    }
+    // Nothing was deployed or removed.
+    assert_eq!(text(&host, "/").await, (StatusCode::OK, HELLO.to_owned()));
+    let (status, apps) = admin(&host, reqwest::Method::GET, "/apps").await;
+    assert_eq!(status, 200);
+    assert_eq!(apps.as_array().unwrap().len(), 1, "{apps}");
+
+    // Health checks are for load balancers and need no token.
+    let health = client.get(host.admin_url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let ready = client.get(host.admin_url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    // The admin API is not served on the public listener.
+    assert_eq!(host.get("/apps").await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_deployed_app_answers_under_its_mount_and_comes_back_after_a_restart() {
+    let setup = AdminSetup::new();
+    let hello = support::guest("examples/hello");
+    let mut host = setup.serve(&[hello.to_str().unwrap()]);
+
+    let (status, app) = deploy(&host, "params", "mount=/api", module("examples/params")).await;
+    assert_eq!(status, 201, "{app}");
+    assert_eq!(app["name"], "params");
+    assert_eq!(app["mount"], "/api");
+    assert_eq!(app["origin"], "deployed");
+    assert_eq!(app["sha256"].as_str().unwrap().len(), 64);
+    let (status, body) = text(&host, "/api/items/5?short=true").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"item_id":5}"#)
+    );
+    // A new app without a mount is mounted at `/NAME`.
+    let (status, app) = deploy(&host, "second", "", module("examples/hello")).await;
+    assert_eq!(status, 201, "{app}");
+    assert_eq!(app["mount"], "/second");
+    assert_eq!(text(&host, "/second/").await.1, HELLO);
+
+    let (status, apps) = admin(&host, reqwest::Method::GET, "/apps").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = apps
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|app| app["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 3, "{apps}");
+
+    // Remove the configured app and one deployed app: both stay gone after a restart.
+    let (status, _) = admin(&host, reqwest::Method::DELETE, "/apps/second").await;
+    assert_eq!(status, 200);
+    let configured_name = names.iter().find(|n| **n != "params" && **n != "second");
+    let configured_name = configured_name.unwrap().to_string();
+    let (status, _) = admin(
+        &host,
+        reqwest::Method::DELETE,
+        &format!("/apps/{configured_name}"),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(host.get("/").await.status(), 404);
+    assert_eq!(host.get("/second/").await.status(), 404);
+    let (status, _) = admin(&host, reqwest::Method::DELETE, "/apps/second").await;
+    assert_eq!(status, 404);
+
+    host.terminate();
+    assert_eq!(host.wait_for_exit(), Some(0));
+    let host = setup.serve(&[hello.to_str().unwrap()]);
+    let (status, body) = text(&host, "/api/items/5?short=true").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"item_id":5}"#)
+    );
+    assert_eq!(host.get("/").await.status(), 404);
+    assert_eq!(host.get("/second/").await.status(), 404);
+    let (_, apps) = admin(&host, reqwest::Method::GET, "/apps").await;
+    assert_eq!(apps.as_array().unwrap().len(), 1, "{apps}");
+    assert_eq!(apps[0]["name"], "params");
+
+    // Deploying the configured app again brings it back, and that is remembered too.
+    let (status, app) = deploy(&host, &configured_name, "mount=/", module("examples/hello")).await;
+    assert_eq!(status, 201, "{app}");
+    assert_eq!(text(&host, "/").await.1, HELLO);
+}
+
+#[tokio::test]
+async fn a_bad_deploy_is_refused_with_its_reason_and_the_old_version_keeps_answering() {
+    let setup = AdminSetup::new();
+    let hello = support::guest("examples/hello");
+    let host = setup.serve(&[hello.to_str().unwrap()]);
+    let (status, _) = deploy(&host, "app", "mount=/app", module("examples/hello")).await;
+    assert_eq!(status, 201);
+
+    let mut corrupt = wat::parse_str("(component)").unwrap();
+    corrupt.extend_from_slice(b"\x7fgarbage after the header");
+    let refused: [(&str, Vec<u8>, &str); 5] = [
+        (
+            "",
+            b"this is text".to_vec(),
+            "is not a WebAssembly component",
+        ),
+        (
+            "",
+            wat::parse_str("(module)").unwrap(),
+            "core WebAssembly module",
+        ),
+        ("", corrupt, "failed to compile"),
+        (
+            "",
+            wat::parse_str("(component)").unwrap(),
+            "does not export `wasgi:asgi/handler",
+        ),
+        // Compiles and links, but fails its smoke check.
+        ("smoke=/panic", module("tests/guests/raw"), "smoke check"),
+    ];
+    for (query, bytes, reason) in refused {
+        let (status, body) = deploy(&host, "app", query, bytes).await;
+        assert_eq!(status, 422, "{body}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(reason), "`{detail}` should say `{reason}`");
+        assert_eq!(text(&host, "/app/").await.1, HELLO);
+    }
+    host.wait_for_log("refused");
+
+    let (status, app) = admin(&host, reqwest::Method::GET, "/apps/app").await;
+    assert_eq!(status, 200);
+    assert_eq!(app["mount"], "/app");
+}
+
+#[tokio::test]
+async fn malformed_admin_calls_get_a_clear_4xx() {
+    let setup = AdminSetup::new();
+    let hello = support::guest("examples/hello");
+    let host = setup.serve(&[hello.to_str().unwrap(), "--admin-max-module-size", "1MiB"]);
+    let hello_bytes = module("examples/hello");
+    let cases: [(&str, &str, Vec<u8>, u16, &str); 10] = [
+        ("app", "", Vec::new(), 400, "must be the app's `.wasm`"),
+        ("app", "colour=blue", hello_bytes.clone(), 400, "colour"),
+        (
+            "app",
+            "mount=no-slash",
+            hello_bytes.clone(),
+            400,
+            "mount prefix",
+        ),
+        (
+            "app",
+            "mount=/a/../b",
+            hello_bytes.clone(),
+            400,
+            "mount prefix",
+        ),
+        (
+            "app",
+            "env=NOEQUALS",
+            hello_bytes.clone(),
+            400,
+            "NAME=VALUE",
+        ),
+        ("app", "timeout=soon", hello_bytes.clone(), 400, "soon"),
+        (
+            "app",
+            "host=bad%20host",
+            hello_bytes.clone(),
+            400,
+            "host name",
+        ),
+        ("bad%20name", "", hello_bytes.clone(), 400, "app name"),
+        ("app", "", vec![0; 2 << 20], 413, "larger than"),
+        // The configured app owns `/`; another app may not take it.
+        (
+            "app",
+            "mount=/",
+            hello_bytes.clone(),
+            409,
+            "already mounted",
+        ),
+    ];
+    for (name, query, body, status, says) in cases {
+        let (got, answer) = deploy(&host, name, query, body).await;
+        assert_eq!(got.as_u16(), status, "PUT /apps/{name}?{query}: {answer}");
+        let detail = answer["detail"].as_str().unwrap();
+        assert!(detail.contains(says), "`{detail}` should say `{says}`");
+    }
+    let (status, _) = admin(&host, reqwest::Method::POST, "/apps/app").await;
+    assert_eq!(status, 405);
+    let (status, _) = admin(&host, reqwest::Method::GET, "/apps/nobody").await;
+    assert_eq!(status, 404);
+    let (status, _) = admin(&host, reqwest::Method::GET, "/elsewhere").await;
+    assert_eq!(status, 404);
+    // Nothing was deployed, and the host serves on.
+    let (_, apps) = admin(&host, reqwest::Method::GET, "/apps").await;
+    assert_eq!(apps.as_array().unwrap().len(), 1, "{apps}");
+    assert_eq!(text(&host, "/").await.1, HELLO);
+}
+
+/// Runs `workers` clients, each sending `GET path` in a loop until `stop`, and returns every
+/// answer's status and body.
+fn load(
+    host: &Host,
+    paths: &[&str],
+    workers: usize,
+    stop: Arc<AtomicBool>,
+) -> Vec<tokio::task::JoinHandle<Vec<(String, Result<(u16, String), String>)>>> {
+    (0..workers)
+        .map(|worker| {
+            let client = support::client();
+            let url = host.url(paths[worker % paths.len()]);
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                let mut answers = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    let answer = match client.get(&url).send().await {
+                        Ok(response) => {
+                            let status = response.status().as_u16();
+                            response
+                                .text()
+                                .await
+                                .map(|body| (status, body))
+                                .map_err(|error| error.to_string())
+                        }
+                        Err(error) => Err(error.to_string()),
+                    };
+                    answers.push((url.clone(), answer));
+                }
+                answers
+            })
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redeploy_under_continuous_load_fails_no_request() {
+    let setup = AdminSetup::new();
+    let host = setup.serve(&[support::guest("examples/hello").to_str().unwrap()]);
+    let (hello, params) = (module("examples/hello"), module("examples/params"));
+    let (status, _) = deploy(&host, "svc", "mount=/svc", hello.clone()).await;
+    assert_eq!(status, 201);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let workers = load(&host, &["/svc/openapi.json", "/"], 8, stop.clone());
+    // Swap the module back and forth while the clients run, until they have sent thousands.
+    let mut deploys = 0;
+    let mut total = 0;
+    while deploys < 6 || total < 3000 {
+        let next = if deploys % 2 == 0 { &params } else { &hello };
+        let (status, body) = deploy(&host, "svc", "smoke=/openapi.json", next.clone()).await;
+        assert_eq!(status, 200, "{body}");
+        deploys += 1;
+        total = metric_sum(&host, "wasgi_requests_total{").await as u64;
+        assert!(deploys < 200, "the load made no progress: {total} requests");
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut documents = std::collections::BTreeSet::new();
+    let mut answered = 0;
+    for worker in workers {
+        for (url, answer) in worker.await.unwrap() {
+            let (status, body) = answer.unwrap_or_else(|error| panic!("{url}: {error}"));
+            assert_eq!(status, 200, "{url}: {body}");
+            if url.ends_with("/openapi.json") {
+                let document: Value = serde_json::from_str(&body).unwrap();
+                documents.insert(document["paths"].to_string());
+            } else {
+                assert_eq!(body, HELLO);
+            }
+            answered += 1;
+        }
+    }
+    assert!(answered >= 3000, "only {answered} requests");
+    // Both versions answered while the load ran.
+    assert_eq!(documents.len(), 2, "{documents:?}");
+}
+
+/// The sum of the Prometheus samples whose line starts with `prefix`.
+async fn metric_sum(host: &Host, prefix: &str) -> f64 {
+    let response = support::client()
+        .get(host.admin_url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .map(|line| line.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+        .sum()
+}
+
+// Multi-threaded: the upload runs on its own while the test blocks waiting for the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_in_flight_finishes_on_the_version_it_started_on() {
+    let setup = AdminSetup::new();
+    let host = setup.serve(&[support::guest("examples/hello").to_str().unwrap()]);
+    let (status, _) = deploy(&host, "up", "mount=/up", module("tests/guests/raw")).await;
+    assert_eq!(status, 201);
+
+    // An upload to the raw guest's /count-body that has sent half its body...
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let upload = tokio::spawn(
+        support::client()
+            .post(host.url("/up/count-body"))
+            .body(body)
+            .send(),
+    );
+    sender.send(Ok(vec![b'a'; 1000])).await.unwrap();
+    host.wait_for_log("raw-guest: count-body started");
+    // ...while `up` is replaced by hello, which has no such route...
+    let (status, _) = deploy(&host, "up", "", module("examples/hello")).await;
+    assert_eq!(status, 200);
+    assert_eq!(host.get("/up/count-body").await.status(), 404);
+    // ...is still answered by the raw guest once its body is done.
+    sender.send(Ok(vec![b'b'; 500])).await.unwrap();
+    drop(sender);
+    let response = upload.await.unwrap().unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "1500");
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_app_and_status_and_rejections_by_limit() {
+    let setup = AdminSetup::new();
+    let host = setup.serve(&[support::guest("examples/hello").to_str().unwrap()]);
+    let (status, _) = deploy(
+        &host,
+        "raw",
+        "mount=/raw&timeout=1s&max_body_size=1KiB",
+        module("tests/guests/raw"),
+    )
+    .await;
+    assert_eq!(status, 201);
+    for _ in 0..3 {
+        assert_eq!(host.get("/").await.status(), 200);
+    }
+    assert_eq!(host.get("/nowhere").await.status(), 404);
+    assert_eq!(host.get("/raw/loop").await.status(), 504);
+    let big = support::client()
+        .post(host.url("/raw/count-body"))
+        .body(vec![0; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(big.status(), 413);
+
+    let text = support::client()
+        .get(host.admin_url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    // The app served from `hello.wasm` is named `hello`.
+    for line in [
+        "wasgi_requests_total{app=\"hello\",status=\"200\"} 3",
+        "wasgi_requests_total{app=\"hello\",status=\"404\"} 1",
+        "wasgi_requests_total{app=\"raw\",status=\"504\"} 1",
+        "wasgi_limit_rejections_total{app=\"raw\",limit=\"deadline\"} 1",
+        "wasgi_limit_rejections_total{app=\"raw\",limit=\"body_size\"} 1",
+        "wasgi_instances_in_flight{app=\"raw\"} 0",
+    ] {
+        assert!(text.contains(line), "no `{line}` in\n{text}");
+    }
+    for family in [
+        "wasgi_request_duration_seconds_bucket{",
+        "wasgi_instantiation_duration_seconds_count{",
+        "wasgi_connections_open ",
+    ] {
+        assert!(text.contains(family), "no `{family}` in\n{text}");
+    }
+    assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}
+
+/// Runs `wasgi ARGS` against the host's admin listener.
+fn cli(host: &Host, token_file: &Path, args: &[&str]) -> std::process::Output {
+    let url = host.admin_url("");
+    let mut all = args.to_vec();
+    all.extend(["--to", &url, "--token-file", token_file.to_str().unwrap()]);
+    run_wasgi(&all)
+}
+
+#[tokio::test]
+async fn wasgi_deploy_apps_and_remove_drive_the_admin_api() {
+    let setup = AdminSetup::new();
+    let host = setup.serve(&[support::guest("examples/hello").to_str().unwrap()]);
+    let params_dir = support::repo().join("examples/params");
+
+    // A guest crate directory is built first, then deployed.
+    let output = cli(
+        &host,
+        &setup.token_file(),
+        &[
+            "deploy",
+            params_dir.to_str().unwrap(),
+            "--name",
+            "params",
+            "--mount",
+            "/api",
+            "--env",
+            "GREETING=hi",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    assert!(stderr.contains("deployed `params` at `/api`"), "{stderr}");
+    let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(answer["env"]["GREETING"], "hi");
+    assert_eq!(text(&host, "/api/items/5").await.0, 200);
+
+    let output = cli(&host, &setup.token_file(), &["apps"]);
+    assert!(output.status.success());
+    let apps: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(apps.as_array().unwrap().len(), 2, "{apps}");
+
+    // A wrong token is refused with the host's reason, and nothing changes.
+    let wrong = setup.dir.path().join("wrong-token");
+    std::fs::write(&wrong, "not-the-admin-token-at-all").unwrap();
+    let output = cli(&host, &wrong, &["remove", "params"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused the admin token"), "{stderr}");
+    assert_eq!(text(&host, "/api/items/5").await.0, 200);
+
+    // A refused deploy says why, and exits non-zero.
+    let garbage = setup.dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, "not wasm").unwrap();
+    let output = cli(
+        &host,
+        &setup.token_file(),
+        &["deploy", garbage.to_str().unwrap(), "--name", "params"],
+    );
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("422"), "{stderr}");
+    assert!(stderr.contains("not a WebAssembly component"), "{stderr}");
+
+    let output = cli(&host, &setup.token_file(), &["remove", "params"]);
+    assert!(output.status.success());
+    assert_eq!(text(&host, "/api/items/5").await.0, 404);
+
+    // No host there: the error names the address.
+    let output = run_wasgi(&[
+        "apps",
+        "--to",
+        "http://127.0.0.1:9",
+        "--token-file",
+        setup.token_file().to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("failed to reach the admin listener"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn the_admin_listener_needs_a_long_enough_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = support::guest("examples/hello");
+    let short = dir.path().join("short");
+    std::fs::write(&short, "secret").unwrap();
+    let output = run_wasgi(&[
+        "serve",
+        hello.to_str().unwrap(),
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--admin-token-file",
+        short.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("at least 16 characters"), "{stderr}");
+
+    // The data directory means nothing without the admin listener.
+    let output = run_wasgi(&["serve", hello.to_str().unwrap(), "--data-dir", "/tmp/x"]);
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--admin-listen"), "{stderr}");
+}
