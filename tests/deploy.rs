@@ -5,11 +5,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use reqwest::StatusCode;
 use serde_json::Value;
+use support::load::{Answer, Load};
 use support::{Host, run_wasgi};
 use tempfile::TempDir;
 
@@ -326,41 +325,6 @@ async fn malformed_admin_calls_get_a_clear_4xx() {
     assert_eq!(text(&host, "/").await.1, HELLO);
 }
 
-/// Runs `workers` clients, each sending `GET path` in a loop until `stop`, and returns every
-/// answer's status and body.
-fn load(
-    host: &Host,
-    paths: &[&str],
-    workers: usize,
-    stop: Arc<AtomicBool>,
-) -> Vec<tokio::task::JoinHandle<Vec<(String, Result<(u16, String), String>)>>> {
-    (0..workers)
-        .map(|worker| {
-            let client = support::client();
-            let url = host.url(paths[worker % paths.len()]);
-            let stop = stop.clone();
-            tokio::spawn(async move {
-                let mut answers = Vec::new();
-                while !stop.load(Ordering::Relaxed) {
-                    let answer = match client.get(&url).send().await {
-                        Ok(response) => {
-                            let status = response.status().as_u16();
-                            response
-                                .text()
-                                .await
-                                .map(|body| (status, body))
-                                .map_err(|error| error.to_string())
-                        }
-                        Err(error) => Err(error.to_string()),
-                    };
-                    answers.push((url.clone(), answer));
-                }
-                answers
-            })
-        })
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_redeploy_under_continuous_load_fails_no_request() {
     let setup = AdminSetup::new();
@@ -369,8 +333,7 @@ async fn a_redeploy_under_continuous_load_fails_no_request() {
     let (status, _) = deploy(&host, "svc", "mount=/svc", hello.clone()).await;
     assert_eq!(status, 201);
 
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers = load(&host, &["/svc/openapi.json", "/"], 8, stop.clone());
+    let load = Load::start(&host, &["/svc/openapi.json", "/"], 8);
     // Swap the module back and forth while the clients run, until they have sent thousands.
     let mut deploys = 0;
     let mut total = 0;
@@ -382,23 +345,21 @@ async fn a_redeploy_under_continuous_load_fails_no_request() {
         total = metric_sum(&host, "wasgi_requests_total{").await as u64;
         assert!(deploys < 200, "the load made no progress: {total} requests");
     }
-    stop.store(true, Ordering::Relaxed);
+    let answers = load.finish().await;
     let mut documents = std::collections::BTreeSet::new();
-    let mut answered = 0;
-    for worker in workers {
-        for (url, answer) in worker.await.unwrap() {
-            let (status, body) = answer.unwrap_or_else(|error| panic!("{url}: {error}"));
-            assert_eq!(status, 200, "{url}: {body}");
-            if url.ends_with("/openapi.json") {
-                let document: Value = serde_json::from_str(&body).unwrap();
-                documents.insert(document["paths"].to_string());
-            } else {
-                assert_eq!(body, HELLO);
-            }
-            answered += 1;
+    for Answer { url, result } in &answers {
+        let (status, body) = result
+            .as_ref()
+            .unwrap_or_else(|error| panic!("{url}: {error}"));
+        assert_eq!(*status, 200, "{url}: {body}");
+        if url.ends_with("/openapi.json") {
+            let document: Value = serde_json::from_str(body).unwrap();
+            documents.insert(document["paths"].to_string());
+        } else {
+            assert_eq!(body, HELLO);
         }
     }
-    assert!(answered >= 3000, "only {answered} requests");
+    assert!(answers.len() >= 3000, "only {} requests", answers.len());
     // Both versions answered while the load ran.
     assert_eq!(documents.len(), 2, "{documents:?}");
 }
@@ -614,4 +575,84 @@ fn the_admin_listener_needs_a_long_enough_token() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--admin-listen"), "{stderr}");
+}
+
+/// The operator's story: two apps from a `wasgi.toml`; while clients load them, a third app is
+/// deployed and one is replaced, and a guest stuck in an endless loop is cut off; then the
+/// host restarts. No request outside the faulty guest fails, and every app answers after.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deploys_a_runaway_guest_and_a_restart_under_load_lose_no_request() {
+    let setup = AdminSetup::new();
+    let config = setup.dir.path().join("wasgi.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [[app]]
+            name = "hello"
+            module = "{hello}"
+
+            [[app]]
+            name = "params"
+            module = "{params}"
+            mount = "/api"
+            "#,
+            hello = support::guest("examples/hello").display(),
+            params = support::guest("examples/params").display(),
+        ),
+    )
+    .unwrap();
+    let config = config.to_str().unwrap();
+    let mut host = setup.serve(&["--config", config]);
+
+    let load = Load::start(&host, &["/", "/api/items/5?short=true", "/items/7"], 6);
+    let (status, body) = deploy(
+        &host,
+        "raw",
+        "mount=/raw&timeout=1s",
+        module("tests/guests/raw"),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = deploy(&host, "params", "env=EDITION=2", module("examples/params")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["mount"], "/api", "a replacement keeps its mount");
+    // Two guests spinning forever, each cut off at its deadline.
+    let (first, second) = tokio::join!(host.get("/raw/loop"), host.get("/raw/loop"));
+    assert_eq!(
+        (first.status().as_u16(), second.status().as_u16()),
+        (504, 504)
+    );
+    assert_eq!(
+        text(&host, "/raw/").await,
+        (StatusCode::OK, "ok".to_owned())
+    );
+    let answers = load.finish().await;
+
+    for Answer { url, result } in &answers {
+        let (status, body) = result
+            .as_ref()
+            .unwrap_or_else(|error| panic!("{url}: {error}"));
+        let expected = match url.rsplit_once(':').unwrap().1 {
+            path if path.ends_with("/api/items/5?short=true") => r#"{"item_id":5}"#,
+            path if path.ends_with("/items/7") => r#"{"item_id":"7"}"#,
+            _ => HELLO,
+        };
+        assert_eq!((*status, body.as_str()), (200, expected), "{url}");
+    }
+    assert!(!answers.is_empty());
+
+    host.terminate();
+    assert_eq!(host.wait_for_exit(), Some(0));
+    let host = setup.serve(&["--config", config]);
+    assert_eq!(text(&host, "/").await.1, HELLO);
+    assert_eq!(
+        text(&host, "/api/items/5?short=true").await.1,
+        r#"{"item_id":5}"#
+    );
+    assert_eq!(text(&host, "/raw/").await.1, "ok");
+    assert_eq!(host.get("/raw/loop").await.status(), 504);
+    let (_, params) = admin(&host, reqwest::Method::GET, "/apps/params").await;
+    assert_eq!(params["env"]["EDITION"], "2", "{params}");
+    assert_eq!(params["origin"], "deployed");
 }

@@ -37,17 +37,29 @@ pub fn watch(
         ) {
             return;
         }
-        for path in event.paths.iter().filter(|path| is_source(path)) {
-            if let Some(index) = watched.iter().position(|dir| path.starts_with(dir)) {
+        for path in &event.paths {
+            // Judged inside the crate, so a crate that itself lives under a `target/` works.
+            let crate_of = |dir: &PathBuf| path.strip_prefix(dir).is_ok_and(is_source);
+            if let Some(index) = watched.iter().position(crate_of) {
                 let _ = changed.send(index);
             }
         }
     })
     .context("failed to watch the guest sources")?;
     for dir in &dirs {
-        watcher
-            .watch(dir, RecursiveMode::Recursive)
-            .with_context(|| format!("failed to watch `{}`", dir.display()))?;
+        // The crate's own files (Cargo.toml, build.rs) and everything under src/, but not a
+        // target/ directory inside the crate, whose thousands of directories would each take
+        // an inotify watch.
+        let src = dir.join("src");
+        let mut watch = |path: &Path, mode| {
+            watcher
+                .watch(path, mode)
+                .with_context(|| format!("failed to watch `{}`", path.display()))
+        };
+        watch(dir, RecursiveMode::NonRecursive)?;
+        if src.is_dir() {
+            watch(&src, RecursiveMode::Recursive)?;
+        }
         tracing::info!(dir = %dir.display(), "watching for changes");
     }
     tokio::spawn(async move {
@@ -90,8 +102,8 @@ async fn rebuild(registry: &Registry, name: &str, dir: &Path) {
     }
 }
 
-/// Whether a change to `path` can change the build: not build output, version control or the
-/// lock file cargo itself rewrites.
+/// Whether a change to `path` (relative to the crate) can change the build: not build output,
+/// version control or the lock file cargo itself rewrites.
 fn is_source(path: &Path) -> bool {
     let ignored = path.components().any(|component| {
         matches!(component, Component::Normal(name) if name == "target" || name == ".git")
@@ -105,10 +117,12 @@ mod tests {
 
     #[test]
     fn build_output_is_not_a_source() {
-        assert!(is_source(Path::new("/app/src/lib.rs")));
-        assert!(is_source(Path::new("/app/Cargo.toml")));
-        assert!(!is_source(Path::new("/app/target/release/x.wasm")));
-        assert!(!is_source(Path::new("/app/.git/index")));
-        assert!(!is_source(Path::new("/app/Cargo.lock")));
+        // Paths relative to the crate's directory.
+        assert!(is_source(Path::new("src/lib.rs")));
+        assert!(is_source(Path::new("src/routes/items.rs")));
+        assert!(is_source(Path::new("Cargo.toml")));
+        assert!(!is_source(Path::new("target/release/x.wasm")));
+        assert!(!is_source(Path::new(".git/index")));
+        assert!(!is_source(Path::new("Cargo.lock")));
     }
 }

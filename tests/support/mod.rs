@@ -6,6 +6,7 @@
     reason = "each test file uses a different part of the harness"
 )]
 
+pub mod load;
 pub mod raw_http;
 
 use std::collections::HashMap;
@@ -95,6 +96,12 @@ impl Host {
 
     /// Runs `wasgi serve ARGS --listen 127.0.0.1:0`, waiting until it listens.
     pub fn start(args: &[&str]) -> Host {
+        Host::start_with_env(args, &[])
+    }
+
+    /// Runs `wasgi serve ARGS --listen 127.0.0.1:0` with `env` added to its environment,
+    /// waiting until it listens.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Host {
         // Tests share a compile cache under target/, not the user's home, unless they say.
         let default_cache = repo().join("target/test-compile-cache");
         let cache: &[&str] = if args
@@ -110,6 +117,7 @@ impl Host {
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .args(cache)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -202,7 +210,18 @@ impl Host {
     /// Waits (up to a generous bound) until `count` lines of stderr contain `needle`, and
     /// returns those lines.
     pub fn wait_for_lines(&self, needle: &str, count: usize) -> Vec<String> {
-        let deadline = Instant::now() + Duration::from_secs(30);
+        self.wait_for_lines_within(needle, count, Duration::from_secs(30))
+    }
+
+    /// Waits up to `bound` until `count` lines of stderr contain `needle`, and returns those
+    /// lines: for what takes long on a busy machine, such as a guest build.
+    pub fn wait_for_lines_within(
+        &self,
+        needle: &str,
+        count: usize,
+        bound: Duration,
+    ) -> Vec<String> {
+        let deadline = Instant::now() + bound;
         loop {
             let stderr = self.stderr();
             let lines: Vec<String> = stderr
