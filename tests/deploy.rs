@@ -496,6 +496,8 @@ async fn wasgi_deploy_apps_and_remove_drive_the_admin_api() {
             "/api",
             "--env",
             "GREETING=hi",
+            "--timeout",
+            "5s",
         ],
     );
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -503,6 +505,7 @@ async fn wasgi_deploy_apps_and_remove_drive_the_admin_api() {
     assert!(stderr.contains("deployed `params` at `/api`"), "{stderr}");
     let answer: Value = serde_json::from_slice(&output.stdout).unwrap();
     assert_eq!(answer["env"]["GREETING"], "hi");
+    assert_eq!(answer["limits"]["timeout"], "5s");
     assert_eq!(text(&host, "/api/items/5").await.0, 200);
 
     let output = cli(&host, &setup.token_file(), &["apps"]);
@@ -513,10 +516,20 @@ async fn wasgi_deploy_apps_and_remove_drive_the_admin_api() {
     // A wrong token is refused with the host's reason, and nothing changes.
     let wrong = setup.dir.path().join("wrong-token");
     std::fs::write(&wrong, "not-the-admin-token-at-all").unwrap();
-    let output = cli(&host, &wrong, &["remove", "params"]);
-    assert!(!output.status.success());
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("refused the admin token"), "{stderr}");
+    let hello = support::guest("examples/hello");
+    let hello = hello.to_str().unwrap();
+    for args in [
+        &["remove", "params"][..],
+        &["deploy", hello, "--name", "params"][..],
+    ] {
+        let output = cli(&host, &wrong, args);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("refused the admin token"),
+            "{args:?}: {stderr}"
+        );
+    }
     assert_eq!(text(&host, "/api/items/5").await.0, 200);
 
     // A refused deploy says why, and exits non-zero.
@@ -655,4 +668,39 @@ async fn deploys_a_runaway_guest_and_a_restart_under_load_lose_no_request() {
     let (_, params) = admin(&host, reqwest::Method::GET, "/apps/params").await;
     assert_eq!(params["env"]["EDITION"], "2", "{params}");
     assert_eq!(params["origin"], "deployed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn while_shutting_down_readyz_is_503_and_deploys_are_refused() {
+    let setup = AdminSetup::new();
+    let raw = support::guest("tests/guests/raw");
+    let mut host = setup.serve(&[raw.to_str().unwrap()]);
+    // An upload in flight keeps the host draining until the test completes it.
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let upload = tokio::spawn(
+        support::client()
+            .post(host.url("/count-body"))
+            .body(body)
+            .send(),
+    );
+    sender.send(Ok(vec![b'a'; 10])).await.unwrap();
+    host.wait_for_log("raw-guest: count-body started");
+
+    host.terminate();
+    host.wait_for_log("shutting down");
+    let client = support::client();
+    let ready = client.get(host.admin_url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), 503);
+    let health = client.get(host.admin_url("/healthz")).send().await.unwrap();
+    assert_eq!(health.status(), 200);
+    let (status, body) = deploy(&host, "late", "", module("examples/hello")).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["detail"], "the host is shutting down");
+
+    sender.send(Ok(vec![b'b'; 5])).await.unwrap();
+    drop(sender);
+    let response = upload.await.unwrap().unwrap();
+    assert_eq!(response.text().await.unwrap(), "15");
+    assert_eq!(host.wait_for_exit(), Some(0));
 }

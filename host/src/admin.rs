@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{Method, Request, Response, StatusCode, header};
-use http_body_util::{BodyExt as _, Full, Limited};
+use http_body_util::{BodyExt as _, Full};
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -24,7 +24,6 @@ use hyper_util::server::conn::auto;
 use serde::Serialize;
 use subtle::ConstantTimeEq as _;
 use tokio::net::TcpListener;
-use tokio::sync::watch;
 
 use crate::config::LimitsOverride;
 use crate::metrics::Metrics;
@@ -47,14 +46,9 @@ pub struct Admin {
 
 type AdminResponse = Response<Full<Bytes>>;
 
-/// Serves the admin API on `listener` until `shutdown` turns true.
-pub async fn serve(
-    listener: TcpListener,
-    admin: Arc<Admin>,
-    shutdown: watch::Receiver<bool>,
-) -> anyhow::Result<()> {
-    let shutdown = crate::shutdown::requested(shutdown);
-    tokio::pin!(shutdown);
+/// Serves the admin API on `listener`. It keeps serving while the host shuts down, so that
+/// `/readyz` can say so and `/metrics` can be scraped until the process exits.
+pub async fn serve(listener: TcpListener, admin: Arc<Admin>) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -62,16 +56,13 @@ pub async fn serve(
         .header_read_timeout(std::time::Duration::from_secs(10));
     let builder = Arc::new(builder);
     loop {
-        let (stream, client) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!("admin: failed to accept a connection: {error}");
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            _ = &mut shutdown => return Ok(()),
+        let (stream, client) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!("admin: failed to accept a connection: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
         };
         let (admin, builder) = (admin.clone(), builder.clone());
         tokio::spawn(async move {
@@ -107,6 +98,7 @@ async fn respond(admin: &Admin, request: Request<Incoming>) -> AdminResponse {
         _ => {}
     }
     if let Some(response) = unauthorized(admin, &request) {
+        discard(request.into_body(), admin.max_module_size).await;
         return response;
     }
     let response = match (&method, path.as_str()) {
@@ -142,7 +134,9 @@ async fn app_call(
     method: &Method,
     name: &str,
 ) -> Result<AdminResponse, Refused> {
-    check_name(name)?;
+    if *method != Method::PUT {
+        check_name(name)?;
+    }
     match *method {
         Method::GET => {
             let apps = admin.registry.list().await;
@@ -155,33 +149,12 @@ async fn app_call(
             }
         }
         Method::PUT => {
-            let (change, smoke) = parse_deploy_query(request.uri().query().unwrap_or(""))?;
-            let body = Limited::new(request.into_body(), admin.max_module_size as usize)
-                .collect()
-                .await
-                .map_err(|error| {
-                    if error.is::<http_body_util::LengthLimitError>() {
-                        Refused {
-                            status: StatusCode::PAYLOAD_TOO_LARGE,
-                            reason: format!(
-                                "the module is larger than the admin limit of {} bytes",
-                                admin.max_module_size
-                            ),
-                        }
-                    } else {
-                        Refused::bad_request(format!("the upload broke off: {error}"))
-                    }
-                })?
-                .to_bytes();
-            if body.is_empty() {
-                return Err(Refused::bad_request(
-                    "the request body must be the app's `.wasm` component",
-                ));
-            }
-            let (app, created) = admin
-                .registry
-                .deploy(name, change, body.to_vec(), &smoke)
-                .await?;
+            let query = request.uri().query().unwrap_or("").to_owned();
+            // The body first: a client that is still sending it then reads any refusal.
+            let body = read_module(request.into_body(), admin.max_module_size).await?;
+            check_name(name)?;
+            let (change, smoke) = parse_deploy_query(&query)?;
+            let (app, created) = admin.registry.deploy(name, change, body, &smoke).await?;
             let status = if created {
                 StatusCode::CREATED
             } else {
@@ -195,6 +168,50 @@ async fn app_call(
         }
         _ => Err(not_allowed("GET, PUT, DELETE")),
     }
+}
+
+/// The uploaded module: the whole body, at most `limit` bytes. A larger one is refused with
+/// 413 after reading (and dropping) up to `limit` more, so that a client sending a module a
+/// little too large reads the answer.
+async fn read_module(mut body: Incoming, limit: u64) -> Result<Vec<u8>, Refused> {
+    let mut module = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame
+            .map_err(|error| Refused::bad_request(format!("the upload broke off: {error}")))?;
+        let Some(data) = frame.data_ref() else {
+            continue;
+        };
+        if (module.len() + data.len()) as u64 > limit {
+            discard(body, limit).await;
+            return Err(Refused {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                reason: format!("the module is larger than the admin limit of {limit} bytes"),
+            });
+        }
+        module.extend_from_slice(data);
+    }
+    if module.is_empty() {
+        return Err(Refused::bad_request(
+            "the request body must be the app's `.wasm` component",
+        ));
+    }
+    Ok(module)
+}
+
+/// Reads and drops (up to `limit` bytes, for at most 30 s) a request body the answer does not
+/// need: a client still sending, say, a module with the wrong token then reads the 401 rather
+/// than a connection reset.
+async fn discard(mut body: Incoming, limit: u64) {
+    let read = async {
+        let mut seen = 0u64;
+        while let Some(Ok(frame)) = body.frame().await {
+            seen += frame.data_ref().map_or(0, |data| data.len() as u64);
+            if seen > limit {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
 }
 
 /// Checks `Authorization: Bearer TOKEN`: `None` when it holds the admin token, else the 401 to

@@ -101,6 +101,37 @@ impl AdminArgs {
     }
 }
 
+/// Per-app limits for `wasgi deploy`; the host checks them.
+#[derive(clap::Args)]
+struct DeployLimits {
+    /// Memory per instance, e.g. `64MiB`.
+    #[arg(long)]
+    memory_limit: Option<String>,
+    /// Deadline per request, e.g. `5s`.
+    #[arg(long)]
+    timeout: Option<String>,
+    /// The largest request body, e.g. `1MiB`.
+    #[arg(long)]
+    max_body_size: Option<String>,
+    /// Requests in flight at once.
+    #[arg(long)]
+    max_concurrency: Option<String>,
+}
+
+impl DeployLimits {
+    /// The admin API's query pairs for the limits given.
+    fn query(self) -> impl Iterator<Item = (&'static str, String)> {
+        [
+            ("memory_limit", self.memory_limit),
+            ("timeout", self.timeout),
+            ("max_body_size", self.max_body_size),
+            ("max_concurrency", self.max_concurrency),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| Some((key, value?)))
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serve an app (or the apps of a `wasgi.toml`) over HTTP, one fresh instance per request.
@@ -153,6 +184,10 @@ enum Command {
         /// must answer without failing and with a status under 500.
         #[arg(long, default_value = "/")]
         smoke: String,
+        /// The app's limits, as `wasgi serve` takes them [default: the host's, or unchanged
+        /// for a replacement].
+        #[command(flatten)]
+        limits: DeployLimits,
         #[command(flatten)]
         target: AdminTarget,
     },
@@ -309,7 +344,7 @@ fn run(cli: Cli) -> Result<()> {
                         token,
                         max_module_size: admin.admin_max_module_size,
                     });
-                    tokio::spawn(admin::serve(admin_listener, admin, shutdown.clone()));
+                    tokio::spawn(admin::serve(admin_listener, admin));
                 }
                 let _watcher = if reload {
                     Some(reload::watch(registry.clone(), crates)?)
@@ -328,11 +363,13 @@ fn run(cli: Cli) -> Result<()> {
             hosts,
             env,
             smoke,
+            limits,
             target,
         } => {
             let component = resolve_app(&app)?;
             let bytes = read(&component)?;
             let mut query = vec![("smoke", smoke)];
+            query.extend(limits.query());
             query.extend(mount.map(|mount| ("mount", mount)));
             query.extend(hosts.into_iter().map(|host| ("host", host)));
             query.extend(

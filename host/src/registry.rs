@@ -296,6 +296,7 @@ impl Registry {
         smoke_path: &str,
     ) -> Result<(AppInfo, bool), Refused> {
         let mut apps = self.apps.lock().await;
+        self.refuse_when_shutting_down()?;
         let existing = apps.get(name).map(|entry| entry.info.spec.clone());
         let created = existing.is_none();
         let spec = change.apply(existing.unwrap_or_else(|| AppSpec::named(name)));
@@ -388,6 +389,7 @@ impl Registry {
     /// Stops serving app `name`; its requests in flight finish.
     pub async fn remove(&self, name: &str) -> Result<AppInfo, Refused> {
         let mut apps = self.apps.lock().await;
+        self.refuse_when_shutting_down()?;
         if !apps.contains_key(name) {
             return Err(Refused::new(
                 StatusCode::NOT_FOUND,
@@ -412,15 +414,32 @@ impl Registry {
         Ok(entry.info)
     }
 
+    fn refuse_when_shutting_down(&self) -> Result<(), Refused> {
+        if self.ready() {
+            Ok(())
+        } else {
+            Err(Refused::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the host is shutting down",
+            ))
+        }
+    }
+
     /// Whether the host takes requests: false once it is shutting down.
     pub fn ready(&self) -> bool {
         self.ready.load(Ordering::Relaxed)
     }
 
+    /// Marks the host as shutting down: `/readyz` answers 503, and deploys and removals are
+    /// refused.
+    pub fn shutting_down(&self) {
+        self.ready.store(false, Ordering::Relaxed);
+    }
+
     /// Marks the host as shutting down, then waits until every request in flight has
     /// finished, on current and retired versions alike.
     pub async fn drain(&self) {
-        self.ready.store(false, Ordering::Relaxed);
+        self.shutting_down();
         let current: Vec<Arc<App>> = self.routes().apps().cloned().collect();
         let retired: Vec<Arc<App>> = self
             .retired

@@ -86,6 +86,7 @@ pub async fn serve(
     }
 
     drop(listener);
+    registry.shutting_down();
     tracing::info!("shutting down: finishing requests in flight");
     let drained = async {
         graceful.shutdown().await;

@@ -29,8 +29,3 @@ async fn signal() {
     #[cfg(not(unix))]
     let _ = interrupt.await;
 }
-
-/// Resolves once `receiver` turns true (or its sender is gone, which also means stop).
-pub async fn requested(mut receiver: watch::Receiver<bool>) {
-    let _ = receiver.wait_for(|&stop| stop).await;
-}
