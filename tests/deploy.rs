@@ -383,6 +383,21 @@ async fn metric_sum(host: &Host, prefix: &str) -> f64 {
         .sum()
 }
 
+type Chunks = tokio::sync::mpsc::Sender<Result<Vec<u8>, std::io::Error>>;
+type Upload = tokio::task::JoinHandle<reqwest::Result<reqwest::Response>>;
+
+/// Starts `POST path` to the raw guest's `/count-body` with `first` bytes of a body whose rest
+/// the test sends through the returned sender (dropping it ends the body), and waits until the
+/// guest is reading it. Needs a multi-threaded runtime.
+async fn start_upload(host: &Host, path: &str, first: usize) -> (Chunks, Upload) {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
+    let upload = tokio::spawn(support::client().post(host.url(path)).body(body).send());
+    sender.send(Ok(vec![b'a'; first])).await.unwrap();
+    host.wait_for_log("raw-guest: count-body started");
+    (sender, upload)
+}
+
 // Multi-threaded: the upload runs on its own while the test blocks waiting for the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_in_flight_finishes_on_the_version_it_started_on() {
@@ -392,16 +407,7 @@ async fn a_request_in_flight_finishes_on_the_version_it_started_on() {
     assert_eq!(status, 201);
 
     // An upload to the raw guest's /count-body that has sent half its body...
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
-    let upload = tokio::spawn(
-        support::client()
-            .post(host.url("/up/count-body"))
-            .body(body)
-            .send(),
-    );
-    sender.send(Ok(vec![b'a'; 1000])).await.unwrap();
-    host.wait_for_log("raw-guest: count-body started");
+    let (sender, upload) = start_upload(&host, "/up/count-body", 1000).await;
     // ...while `up` is replaced by hello, which has no such route...
     let (status, _) = deploy(&host, "up", "", module("examples/hello")).await;
     assert_eq!(status, 200);
@@ -676,16 +682,7 @@ async fn while_shutting_down_readyz_is_503_and_deploys_are_refused() {
     let raw = support::guest("tests/guests/raw");
     let mut host = setup.serve(&[raw.to_str().unwrap()]);
     // An upload in flight keeps the host draining until the test completes it.
-    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
-    let body = reqwest::Body::wrap_stream(tokio_stream::wrappers::ReceiverStream::new(receiver));
-    let upload = tokio::spawn(
-        support::client()
-            .post(host.url("/count-body"))
-            .body(body)
-            .send(),
-    );
-    sender.send(Ok(vec![b'a'; 10])).await.unwrap();
-    host.wait_for_log("raw-guest: count-body started");
+    let (sender, upload) = start_upload(&host, "/count-body", 10).await;
 
     host.terminate();
     host.wait_for_log("shutting down");
