@@ -701,3 +701,72 @@ async fn while_shutting_down_readyz_is_503_and_deploys_are_refused() {
     assert_eq!(response.text().await.unwrap(), "15");
     assert_eq!(host.wait_for_exit(), Some(0));
 }
+
+/// Runs `wasgi serve ARGS` with the admin listener of `setup`, expecting it to refuse to start;
+/// returns its stderr.
+fn serve_fails(setup: &AdminSetup, args: &[&str]) -> String {
+    let (token_file, data_dir) = (setup.token_file(), setup.data_dir());
+    let mut all = vec!["serve"];
+    all.extend(args);
+    all.extend([
+        "--listen",
+        "127.0.0.1:0",
+        "--admin-listen",
+        "127.0.0.1:0",
+        "--admin-token-file",
+        token_file.to_str().unwrap(),
+        "--data-dir",
+        data_dir.to_str().unwrap(),
+    ]);
+    let output = run_wasgi(&all);
+    assert!(!output.status.success());
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[tokio::test]
+async fn the_data_directory_is_never_shared_overwritten_or_trusted_blindly() {
+    let setup = AdminSetup::new();
+    let hello = support::guest("examples/hello");
+    let hello = hello.to_str().unwrap();
+    let mut host = setup.serve(&[hello]);
+    let (status, _) = deploy(&host, "raw", "", module("tests/guests/raw")).await;
+    assert_eq!(status, 201);
+    let (status, _) = deploy(&host, "params", "mount=/api", module("examples/params")).await;
+    assert_eq!(status, 201);
+
+    // A second host on the same directory is refused while the first runs.
+    let stderr = serve_fails(&setup, &[hello]);
+    assert!(
+        stderr.contains("is in use by another wasgi host"),
+        "{stderr}"
+    );
+    host.terminate();
+    assert_eq!(host.wait_for_exit(), Some(0));
+
+    // A damaged state file stops the start instead of being replaced by an empty one.
+    let state = setup.data_dir().join("apps.json");
+    let good = std::fs::read(&state).unwrap();
+    std::fs::write(&state, &good[..good.len() / 2]).unwrap();
+    let stderr = serve_fails(&setup, &[hello]);
+    assert!(stderr.contains("apps.json` is damaged"), "{stderr}");
+    std::fs::write(&state, &good).unwrap();
+
+    // A module changed on disk fails its hash check: that app is skipped, the others serve.
+    let apps: Value = serde_json::from_slice(&good).unwrap();
+    let raw = apps["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|app| app["spec"]["name"] == "raw")
+        .unwrap();
+    let module_file = setup
+        .data_dir()
+        .join(format!("modules/{}.wasm", raw["sha256"].as_str().unwrap()));
+    std::fs::write(&module_file, b"tampered").unwrap();
+    let host = setup.serve(&[hello]);
+    let log = host.wait_for_log("failed to restore deployed app");
+    assert!(log.contains("app=raw"), "{log}");
+    assert_eq!(host.get("/raw/").await.status(), 404);
+    assert_eq!(text(&host, "/api/items/5?short=true").await.0, 200);
+    assert_eq!(text(&host, "/").await.1, HELLO);
+}

@@ -26,7 +26,7 @@ impl AdminTarget {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<serde_json::Value> {
-        let token = read_token(self.token_file.as_ref())?;
+        let token = read_token(self.token_file.as_ref(), "--token-file")?;
         let mut url = self
             .url
             .join(path)
@@ -63,8 +63,9 @@ impl AdminTarget {
     }
 }
 
-/// The admin token: the file's first line, else `WASGI_ADMIN_TOKEN`.
-pub fn read_token(file: Option<&PathBuf>) -> Result<String> {
+/// The admin token: the file's first line, else `WASGI_ADMIN_TOKEN`; `flag` names the option
+/// that gives the file, for the error when there is neither.
+pub fn read_token(file: Option<&PathBuf>, flag: &str) -> Result<String> {
     let token = match file {
         Some(file) => std::fs::read_to_string(file)
             .with_context(|| format!("failed to read the token file `{}`", file.display()))?
@@ -76,7 +77,7 @@ pub fn read_token(file: Option<&PathBuf>) -> Result<String> {
         None => std::env::var("WASGI_ADMIN_TOKEN").unwrap_or_default(),
     };
     if token.is_empty() {
-        bail!("no admin token: give --admin-token-file FILE or set WASGI_ADMIN_TOKEN");
+        bail!("no admin token: give {flag} FILE or set WASGI_ADMIN_TOKEN");
     }
     Ok(token)
 }

@@ -90,7 +90,7 @@ impl AdminArgs {
     }
 
     fn token(&self) -> Result<String> {
-        let token = read_token(self.admin_token_file.as_ref())?;
+        let token = read_token(self.admin_token_file.as_ref(), "--admin-token-file")?;
         if token.len() < admin::MIN_TOKEN_LEN {
             anyhow::bail!(
                 "the admin token must be at least {} characters",
