@@ -126,6 +126,77 @@ async fn past_the_concurrency_limit_requests_get_503_with_retry_after() {
     assert!(admitted, "requests were not admitted again");
 }
 
+#[tokio::test]
+async fn past_the_host_wide_instance_limit_any_app_gets_503() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("wasgi.toml");
+    let raw = support::guest("tests/guests/raw");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [limits]
+            max_instances = 2
+
+            [[app]]
+            name = "a"
+            module = "{raw}"
+            mount = "/a"
+
+            [[app]]
+            name = "b"
+            module = "{raw}"
+            mount = "/b"
+            "#,
+            raw = raw.display()
+        ),
+    )
+    .unwrap();
+    let host = Host::start(&["--config", config.to_str().unwrap()]);
+    // One upload held open in app `a`, one in app `b`: each app has room, the host has not.
+    let upload = |path: &str| {
+        let mut stream = TcpStream::connect(host.addr).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n12345"
+        )
+        .unwrap();
+        stream
+    };
+    let held = (upload("/a/count-body"), upload("/b/count-body"));
+    host.wait_for_lines("raw-guest: count-body started", 2);
+    for path in ["/a/", "/b/"] {
+        let refused = host.get(path).await;
+        assert_eq!(refused.status(), 503, "{path}");
+        assert_eq!(refused.headers()["retry-after"], "1");
+    }
+    host.wait_for_log("every instance of the host in use");
+    drop(held);
+    let mut admitted = false;
+    for _ in 0..300 {
+        if host.get("/b/").await.status() == 200 {
+            admitted = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(admitted, "requests were not admitted again");
+}
+
+#[test]
+fn the_instance_limit_is_bounded_by_the_pool() {
+    let raw = support::guest("tests/guests/raw");
+    for bad in ["0", "1001", "many"] {
+        let output = support::run_wasgi(&["serve", raw.to_str().unwrap(), "--max-instances", bad]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("is not a count of instances from 1 to 1000"),
+            "{stderr}"
+        );
+    }
+}
+
 #[test]
 fn a_client_that_stalls_mid_body_gets_504_at_the_deadline() {
     let host = raw_guest(&["--timeout", "500ms"]);

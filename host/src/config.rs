@@ -78,6 +78,8 @@ pub struct LimitsOverride {
     #[serde(skip_serializing_if = "Option::is_none")]
     max_concurrency: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    max_instances: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     max_connections: Option<usize>,
     #[serde(skip_serializing_if = "Option::is_none")]
     header_timeout: Option<String>,
@@ -150,6 +152,10 @@ impl LimitsOverride {
         }
         if let Some(n) = self.max_connections {
             base.max_connections = n;
+        }
+        if let Some(n) = self.max_instances {
+            base.max_instances = crate::limits::parse_max_instances(&n.to_string())
+                .map_err(|error| anyhow::anyhow!("{what}: `max_instances`: {error}"))?;
         }
         Ok(base)
     }

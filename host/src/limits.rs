@@ -6,7 +6,7 @@
 //! | memory per instance | 500, the guest's allocation fails and it traps |
 //! | deadline per request (epoch interruption, and wall clock while waiting) | 504 |
 //! | request body size | 413, before the body is read when `Content-Length` says so |
-//! | requests in flight | 503 with `Retry-After` |
+//! | requests in flight, per app and across apps | 503 with `Retry-After` |
 //! | header read time | the connection is dropped |
 //! | connections | new ones wait in the listen backlog |
 
@@ -29,9 +29,14 @@ pub struct Limits {
     /// The largest request body accepted (e.g. `1GiB`).
     #[arg(long = "max-body-size", default_value = "1GiB", value_parser = parse_size)]
     pub max_body: u64,
-    /// Requests handled at once; more are answered 503.
+    /// Requests an app handles at once; more are answered 503.
     #[arg(long = "max-concurrency", default_value_t = 500)]
     pub max_concurrency: usize,
+    /// Guest instances alive at once across all apps, background work included; more requests
+    /// are answered 503. At most 1000, the instances the pooling allocator reserves room for.
+    #[arg(long = "max-instances", default_value_t = crate::engine::MAX_INSTANCES as usize,
+          value_parser = parse_max_instances)]
+    pub max_instances: usize,
     /// Connections open at once; more wait to be accepted.
     #[arg(long = "max-connections", default_value_t = 10_000)]
     pub max_connections: usize,
@@ -57,11 +62,21 @@ impl Default for Limits {
             timeout: Duration::from_secs(30),
             max_body: 1024 * 1024 * 1024,
             max_concurrency: 500,
+            max_instances: crate::engine::MAX_INSTANCES as usize,
             max_connections: 10_000,
             header_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(30),
         }
     }
+}
+
+/// A count of instances from 1 to [`crate::engine::MAX_INSTANCES`].
+pub fn parse_max_instances(text: &str) -> Result<usize, String> {
+    let most = crate::engine::MAX_INSTANCES as usize;
+    text.parse()
+        .ok()
+        .filter(|n| (1..=most).contains(n))
+        .ok_or_else(|| format!("`{text}` is not a count of instances from 1 to {most}"))
 }
 
 /// A size such as `128MiB`, `64kB` or `1000`.

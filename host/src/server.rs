@@ -41,6 +41,7 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout);
     let builder = Arc::new(builder);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
+    let instances = Arc::new(Semaphore::new(limits.max_instances));
     let graceful = GracefulShutdown::new();
     let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
@@ -68,8 +69,10 @@ pub async fn serve(
         let Ok(server) = stream.local_addr() else {
             continue;
         };
-        let registry = registry.clone();
-        let service = service_fn(move |request| respond(registry.clone(), request, client, server));
+        let (registry, instances) = (registry.clone(), instances.clone());
+        let service = service_fn(move |request| {
+            respond(registry.clone(), instances.clone(), request, client, server)
+        });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -110,6 +113,7 @@ pub async fn serve(
 /// response is sent (background work) and a client that leaves doesn't cancel it mid-call.
 async fn respond(
     registry: Arc<Registry>,
+    instances: Arc<Semaphore>,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
     server: SocketAddr,
@@ -127,13 +131,20 @@ async fn respond(
     let (app, root_path) = (app.clone(), root_path.to_owned());
     drop(routes);
     let started = Instant::now();
-    let Some(admitted) = app.admit() else {
-        tracing::warn!(app = %app.name(), "refused a request: {} in flight", app.limits().max_concurrency);
-        app.metrics().rejected(Limit::concurrency);
-        let response = exchange::host_error(StatusCode::SERVICE_UNAVAILABLE);
-        app.metrics()
-            .answered(response.status().as_u16(), started.elapsed());
-        return Ok(response);
+    let admitted = match (app.admit(), instances.try_acquire_owned()) {
+        (Some(app_place), Ok(host_place)) => (app_place, host_place),
+        (app_place, _) => {
+            let why = match app_place {
+                None => format!("{} in flight", app.limits().max_concurrency),
+                Some(_) => "every instance of the host in use (--max-instances)".to_owned(),
+            };
+            tracing::warn!(app = %app.name(), "refused a request: {why}");
+            app.metrics().rejected(Limit::concurrency);
+            let response = exchange::host_error(StatusCode::SERVICE_UNAVAILABLE);
+            app.metrics()
+                .answered(response.status().as_u16(), started.elapsed());
+            return Ok(response);
+        }
     };
     let (parts, body) = request.into_parts();
     // A declared length over the limit is refused before a byte of the body is read.
