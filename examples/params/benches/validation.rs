@@ -1,5 +1,6 @@
 //! Extracting and validating `PUT /items/{item_id}` of the params example, natively:
-//! a path parameter with a bound, two embedded models (one with a regex) and a body field.
+//! a path parameter with a bound, two embedded models (one with a regex) and a body field; and
+//! `POST /items` with one valid `Item`, the benchmark's endpoint (`bench/`).
 //!
 //! `cargo bench -p params --bench validation`; the figure is quoted in the SDK's docs.
 
@@ -7,6 +8,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde_json::json;
 use std::hint::black_box;
 use wasgi::TestClient;
+use wasgi::http::Method;
 
 fn put_item(c: &mut Criterion) {
     let client = TestClient::new(params::app());
@@ -24,28 +26,46 @@ fn put_item(c: &mut Criterion) {
     }))
     .unwrap();
 
-    c.bench_function("PUT /items/{item_id} valid (200)", |b| {
-        b.iter(|| {
-            let response = client
-                .put("/items/5")
-                .header("content-type", "application/json")
-                .body(valid.clone())
-                .send();
-            assert_eq!(response.status(), 200);
-            black_box(response)
-        })
-    });
-    c.bench_function("PUT /items/{item_id} 8 errors (422)", |b| {
-        b.iter(|| {
-            let response = client
-                .put("/items/0")
-                .header("content-type", "application/json")
-                .body(invalid.clone())
-                .send();
-            assert_eq!(response.status(), 422);
-            black_box(response)
-        })
-    });
+    let item = serde_json::to_vec(&json!({
+        "name": "Foo", "description": "A very nice Item", "price": 35.4, "tax": 3.2,
+        "tags": ["rock", "metal"],
+    }))
+    .unwrap();
+    for (name, method, path, body, status) in [
+        (
+            "POST /items valid Item (201)",
+            Method::POST,
+            "/items",
+            &item,
+            201,
+        ),
+        (
+            "PUT /items/{item_id} valid (200)",
+            Method::PUT,
+            "/items/5",
+            &valid,
+            200,
+        ),
+        (
+            "PUT /items/{item_id} 8 errors (422)",
+            Method::PUT,
+            "/items/0",
+            &invalid,
+            422,
+        ),
+    ] {
+        c.bench_function(name, |b| {
+            b.iter(|| {
+                let response = client
+                    .request(method.clone(), path)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send();
+                assert_eq!(response.status(), status);
+                black_box(response)
+            })
+        });
+    }
 }
 
 criterion_group!(benches, put_item);

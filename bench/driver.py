@@ -1,0 +1,372 @@
+"""Runs the benchmark: each server in turn on the same loopback port, loaded by wrk, with its
+memory sampled; then wasgi's cold start, component sizes and density. Writes
+bench/results/results.json for report.py. `bench/run` calls this after building everything;
+run it directly only with those builds in place.
+"""
+import argparse
+import asyncio
+import json
+import os
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+RESULTS = BENCH / "results"
+
+ITEM = {"name": "Foo", "description": "A very nice Item", "price": 35.4, "tax": 3.2,
+        "tags": ["rock", "metal"]}
+# What every server must answer to POST /items (FastAPI's `model_dump()` plus the tax).
+ITEM_ANSWER = {**ITEM, "images": None, "price_with_tax": 35.4 + 3.2}
+HELLO_ANSWER = {"message": "Hello World"}
+
+
+def log(*args):
+    print("[bench]", *args, file=sys.stderr, flush=True)
+
+
+# ---- processes and memory -------------------------------------------------------------------
+
+def tree(pid):
+    """pid and all its descendants."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(entry))
+        except OSError:
+            continue
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def status_kib(pid, key):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def rss_kib(pid):
+    """Resident memory of pid's whole process tree, in KiB."""
+    return sum(status_kib(p, "VmRSS") for p in tree(pid))
+
+
+class Sampler:
+    """Samples a process tree's summed VmRSS every 50 ms and keeps the peak."""
+
+    def __init__(self, pid):
+        self.pid, self.peak, self._stop = pid, 0, threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_kib(self.pid))
+            self._stop.wait(0.05)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+class Server:
+    """A server process in its own process group, stopped with SIGTERM (SIGKILL after 15 s)."""
+
+    def __init__(self, cmd, port, cwd=ROOT, env=None):
+        self.cmd, self.port = cmd, port
+        self.started = time.perf_counter()
+        self.proc = subprocess.Popen(
+            cmd, cwd=cwd, env={**os.environ, **(env or {})}, start_new_session=True,
+            stdout=subprocess.DEVNULL, stderr=open(RESULTS / "server.log", "ab"))
+
+    def wait_ready(self, timeout=180):
+        """Seconds from start until `GET /` answered 200."""
+        deadline = time.perf_counter() + timeout
+        while time.perf_counter() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.cmd[0]} exited with {self.proc.returncode}")
+            try:
+                if http("GET", self.port, "/", timeout=1)[0] == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                time.sleep(0.002)
+        raise RuntimeError(f"{' '.join(self.cmd)} did not answer within {timeout}s")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+        # The port must be free for the next server.
+        for _ in range(200):
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", self.port)) != 0:
+                    return
+            time.sleep(0.05)
+
+
+def http(method, port, path, body=None, timeout=5):
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", method=method, data=body,
+        headers={"Content-Type": "application/json"} if body else {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def check_answers(port):
+    """The two endpoints answer exactly what the benchmark expects."""
+    status, body = http("GET", port, "/")
+    assert (status, json.loads(body)) == (200, HELLO_ANSWER), (status, body)
+    status, body = http("POST", port, "/items", json.dumps(ITEM).encode())
+    assert (status, json.loads(body)) == (201, ITEM_ANSWER), (status, body)
+
+
+# ---- load -----------------------------------------------------------------------------------
+
+UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3}
+
+
+def millis(text):
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * UNITS[unit]
+
+
+def wrk(port, endpoint, connections, duration):
+    threads = min(2, connections)
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--latency",
+           "--timeout", "10s"]
+    if endpoint == "POST /items":
+        cmd += ["-s", str(BENCH / "post_item.lua")]
+        url = f"http://127.0.0.1:{port}/items"
+    else:
+        url = f"http://127.0.0.1:{port}/"
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50_ms": millis(re.search(r"\s50%\s+(\S+)", out).group(1)),
+        "p99_ms": millis(re.search(r"\s99%\s+(\S+)", out).group(1)),
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
+        "non_2xx": int((re.search(r"Non-2xx or 3xx responses: (\d+)", out) or [0, 0])[1]),
+        "socket_errors": (re.search(r"Socket errors: (.*)", out) or [None, ""])[1],
+    }
+    return result
+
+
+def run_system(system, args):
+    log(f"== {system['name']}")
+    server = Server(system["cmd"], args.port, cwd=system.get("cwd", ROOT))
+    try:
+        server.wait_ready()
+        check_answers(args.port)
+        idle = rss_kib(server.proc.pid)
+        runs = []
+        for endpoint in ("GET /", "POST /items"):
+            for connections in args.connections:
+                wrk(args.port, endpoint, connections, args.warmup)
+                with Sampler(server.proc.pid) as sampler:
+                    result = wrk(args.port, endpoint, connections, args.duration)
+                result.update(endpoint=endpoint, connections=connections,
+                              peak_rss_kib=sampler.peak)
+                log(f"{endpoint:11} c={connections:<4} {result['rps']:>9.0f} rps  "
+                    f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms  "
+                    f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}")
+                runs.append(result)
+        return {"name": system["name"], "key": system["key"], "command": system["cmd"],
+                "idle_rss_kib": idle, "runs": runs}
+    finally:
+        server.stop()
+
+
+# ---- cold start, size, density --------------------------------------------------------------
+
+def cold_start(wasgi, component, port, runs=3):
+    cache = RESULTS / "cold-cache"
+    subprocess.run(["rm", "-rf", str(cache)], check=True)
+    listen = ["--listen", f"127.0.0.1:{port}", "--no-access-log"]
+    result = {"no_cache": [], "cache_empty": [], "cache_warm": []}
+    for _ in range(runs):
+        for key, flags in (("no_cache", ["--no-cache"]),
+                           ("cache_empty", ["--cache-dir", str(cache)]),
+                           ("cache_warm", ["--cache-dir", str(cache)])):
+            if key == "cache_empty":
+                subprocess.run(["rm", "-rf", str(cache)], check=True)
+            server = Server([wasgi, "serve", str(component)] + listen + flags, port)
+            try:
+                result[key].append(server.wait_ready())
+            finally:
+                server.stop()
+    log("cold start (s):", result)
+    return result
+
+
+async def read_response(reader):
+    """Reads one HTTP/1.1 response (Content-Length or chunked); returns (status, body length)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    headers = head.lower()
+    match = re.search(rb"content-length: *(\d+)", headers)
+    if match:
+        return status, len(await reader.readexactly(int(match.group(1))))
+    length = 0
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        await reader.readexactly(size + 2)
+        if size == 0:
+            return status, length
+        length += size
+
+
+async def idle_connections(port, count):
+    """Opens `count` keep-alive connections, each after one answered `GET /`."""
+    request = b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n"
+    semaphore = asyncio.Semaphore(500)
+
+    async def one():
+        async with semaphore:
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(request)
+            status, _ = await read_response(reader)
+            assert status == 200, status
+            return reader, writer
+
+    return await asyncio.gather(*(one() for _ in range(count)))
+
+
+async def density(wasgi, component, port, idle_count, upload_count):
+    server = Server([wasgi, "serve", str(component), "--listen", f"127.0.0.1:{port}",
+                     "--no-access-log", "--max-connections", str(idle_count + 1000),
+                     "--max-concurrency", str(upload_count), "--header-timeout", "300s",
+                     "--timeout", "300s"], port)
+    result = {}
+    try:
+        server.wait_ready()
+        time.sleep(0.5)
+        result["baseline_rss_kib"] = rss_kib(server.proc.pid)
+
+        connections = await idle_connections(port, idle_count)
+        await asyncio.sleep(2)
+        result["idle_connections"] = idle_count
+        result["idle_rss_kib"] = rss_kib(server.proc.pid)
+        # Still open and serving: ask again on a sample of them.
+        for reader, writer in connections[:: max(1, idle_count // 100)]:
+            writer.write(b"GET / HTTP/1.1\r\nHost: bench\r\n\r\n")
+            assert (await read_response(reader))[0] == 200
+        for _, writer in connections:
+            writer.close()
+        del connections
+        await asyncio.sleep(1)
+        result["after_idle_rss_kib"] = rss_kib(server.proc.pid)
+
+        # Slow uploads: headers and 1 KiB of a 64 KiB body, then a stall; the guest (POST
+        # /echo) waits in receive() for the rest.
+        total, first = 65536, 1024
+        head = (f"POST /echo HTTP/1.1\r\nHost: bench\r\nContent-Type: application/octet-stream"
+                f"\r\nContent-Length: {total}\r\n\r\n").encode()
+        uploads = []
+        for _ in range(upload_count):
+            reader, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.write(head + b"x" * first)
+            uploads.append((reader, writer))
+        await asyncio.sleep(3)
+        result["uploads_in_flight"] = upload_count
+        result["uploads_rss_kib"] = rss_kib(server.proc.pid)
+
+        async def finish(reader, writer):
+            writer.write(b"x" * (total - first))
+            return await read_response(reader)
+
+        answers = await asyncio.gather(*(finish(r, w) for r, w in uploads))
+        result["uploads_completed"] = sum(1 for a in answers if a == (200, total))
+        for _, writer in uploads:
+            writer.close()
+    finally:
+        server.stop()
+    log("density:", result)
+    return result
+
+
+# ---- main -----------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8089)
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--connections", type=lambda s: [int(c) for c in s.split(",")],
+                        default=[1, 32, 256])
+    parser.add_argument("--only", help="comma-separated system keys to run")
+    parser.add_argument("--skip-extras", action="store_true",
+                        help="skip cold start and density")
+    args = parser.parse_args()
+    RESULTS.mkdir(exist_ok=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+    paths = json.loads((RESULTS / "paths.json").read_text())
+    wasgi, port = paths["wasgi"], str(args.port)
+    addr = f"127.0.0.1:{port}"
+    uvicorn = [sys.executable, "-m", "uvicorn", "fastapi_app:app", "--host", "127.0.0.1",
+               "--port", port, "--no-access-log", "--log-level", "warning"]
+    systems = [
+        {"key": "wasgi", "name": "wasgi",
+         "cmd": [wasgi, "serve", paths["params"], "--listen", addr, "--no-access-log",
+                 "--cache-dir", str(RESULTS / "cache")]},
+        {"key": "native", "name": "hyper (native)", "cmd": [paths["native"], addr]},
+        {"key": "wasmtime", "name": "wasmtime serve",
+         "cmd": [paths["wasmtime"], "serve", "--addr", addr] + paths["wasmtime_flags"]
+         + [paths["wasi_http"]]},
+        {"key": "fastapi1", "name": "FastAPI, 1 worker", "cwd": BENCH,
+         "cmd": uvicorn + ["--workers", "1"]},
+        {"key": "fastapi2", "name": "FastAPI, 2 workers", "cwd": BENCH,
+         "cmd": uvicorn + ["--workers", "2"]},
+    ]
+    if args.only:
+        keys = args.only.split(",")
+        systems = [s for s in systems if s["key"] in keys]
+
+    results = {"duration_s": args.duration, "warmup_s": args.warmup,
+               "connections": args.connections, "systems": []}
+    for system in systems:
+        results["systems"].append(run_system(system, args))
+
+    results["sizes"] = {name: os.path.getsize(paths[name])
+                        for name in ("hello", "params", "wasi_http")}
+    if not args.skip_extras:
+        results["cold_start_s"] = cold_start(wasgi, paths["hello"], args.port)
+        idle = 10_000 if hard >= 12_000 else max(0, hard - 2_000)
+        results["density"] = asyncio.run(density(wasgi, paths["hello"], args.port, idle, 1000))
+    (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
+    log("wrote", RESULTS / "results.json")
+
+
+if __name__ == "__main__":
+    main()
