@@ -6,7 +6,8 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::error::Context as _;
 
 use wasmtime::{
-    Cache, CacheConfig, Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig,
+    Cache, CacheConfig, Config, Enabled, Engine, InstanceAllocationStrategy,
+    PoolingAllocationConfig, ProfilingStrategy,
 };
 
 use crate::bindings;
@@ -17,26 +18,30 @@ use crate::state::InstanceState;
 /// front so that instantiation is a slot reuse, not an `mmap`.
 pub const MAX_INSTANCES: u32 = 1000;
 
+/// How much of a finished instance's linear memory may stay mapped for the next one, reset in
+/// place from the component's initial image instead of being handed back to the kernel. A
+/// request dirties a few dozen pages (its stack, data and heap); returning them with `madvise`
+/// and faulting them in again on the next request was a third of the per-request cost.
+const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
+
+/// The same for tables (function tables of a few kilobytes).
+const TABLE_KEEP_RESIDENT: usize = 64 << 10;
+
 /// Builds the engine: async host calls, and the pooling allocator with copy-on-write memory
 /// images so that a fresh instance per request costs microseconds. With `cache_dir`, compiled
 /// components are kept there (keyed by the component's hash and the engine's settings), so a
 /// restart does not compile again.
 pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
-    let mut pool = PoolingAllocationConfig::default();
-    pool.total_component_instances(MAX_INSTANCES)
-        // A Rust guest is its own module plus a couple of small WASI adapter modules.
-        .max_core_instances_per_component(8)
-        .total_core_instances(MAX_INSTANCES * 4)
-        .total_memories(MAX_INSTANCES * 2)
-        .total_tables(MAX_INSTANCES * 2)
-        .total_stacks(MAX_INSTANCES);
-
     let mut config = Config::new();
     config
         .wasm_component_model(true)
         // Deadlines: a guest in an endless loop is interrupted at its next epoch check.
         .epoch_interruption(true)
-        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool(true)));
+    // Profiling: name guest functions in `perf report` (bench/profile sets this).
+    if std::env::var_os("WASGI_PERF_MAP").is_some() {
+        config.profiler(ProfilingStrategy::PerfMap);
+    }
     if let Some(dir) = cache_dir {
         let mut cache = CacheConfig::new();
         cache.with_directory(dir);
@@ -44,9 +49,40 @@ pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
             .with_context(|| format!("failed to use `{}` as the compile cache", dir.display()))?;
         config.cache(Some(cache));
     }
-    let engine = Engine::new(&config).context("failed to create the wasmtime engine")?;
+    let engine = match Engine::new(&config) {
+        Ok(engine) => engine,
+        // A kernel without `PAGEMAP_SCAN` (before Linux 6.7): plain `madvise` resets.
+        Err(_) => {
+            config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(false)));
+            Engine::new(&config).context("failed to create the wasmtime engine")?
+        }
+    };
     start_epoch_ticker(&engine);
     Ok(engine)
+}
+
+/// The instance pool. With `pagemap`, a finished instance's slot is reset by finding the pages
+/// it dirtied with the `PAGEMAP_SCAN` ioctl and restoring only those, in place, and they stay
+/// resident for the next instance; creating the engine then fails where the kernel lacks the
+/// ioctl. Without it, slots are reset with `madvise`: keeping memory resident would mean
+/// rewriting all of it on every reset.
+fn pool(pagemap: bool) -> PoolingAllocationConfig {
+    let mut pool = PoolingAllocationConfig::default();
+    pool.total_component_instances(MAX_INSTANCES)
+        // A Rust guest is its own module plus a couple of small WASI adapter modules.
+        .max_core_instances_per_component(8)
+        .total_core_instances(MAX_INSTANCES * 4)
+        .total_memories(MAX_INSTANCES * 2)
+        .total_tables(MAX_INSTANCES * 2)
+        .total_stacks(MAX_INSTANCES)
+        // What must go back to the kernel goes in batches, not one `madvise` per instance.
+        .decommit_batch_size(16);
+    if pagemap {
+        pool.pagemap_scan(Enabled::Yes)
+            .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+            .table_keep_resident(TABLE_KEEP_RESIDENT);
+    }
+    pool
 }
 
 /// Advances `engine`'s epoch every [`EPOCH_TICK`](crate::limits::EPOCH_TICK), for as long as the
