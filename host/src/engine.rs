@@ -73,7 +73,8 @@ fn pool(pagemap: bool) -> PoolingAllocationConfig {
         .max_core_instances_per_component(8)
         .total_core_instances(MAX_INSTANCES * 4)
         .total_memories(MAX_INSTANCES * 2)
-        .total_tables(MAX_INSTANCES * 2)
+        // Tables are small; a component has one or two per core instance.
+        .total_tables(MAX_INSTANCES * 4)
         .total_stacks(MAX_INSTANCES)
         // What must go back to the kernel goes in batches, not one `madvise` per instance.
         .decommit_batch_size(16);
