@@ -364,6 +364,7 @@ def main():
         results["cold_start_s"] = cold_start(wasgi, paths["hello"], args.port)
         idle = 10_000 if hard >= 12_000 else max(0, hard - 2_000)
         results["density"] = asyncio.run(density(wasgi, paths["hello"], args.port, idle, 1000))
+    results["finished"] = time.strftime("%Y-%m-%d %H:%M %Z")
     (RESULTS / "results.json").write_text(json.dumps(results, indent=1))
     log("wrote", RESULTS / "results.json")
 

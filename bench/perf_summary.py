@@ -12,7 +12,7 @@ LINE = re.compile(r"^\s*([\d.]+)%\s+(.+?)\s+\[([.k])\]\s+(.*)$")
 
 # Where a sample's function belongs, first match wins.
 COMPONENTS = [
-    ("guest code (the app, the SDK, the WASI adapter)", lambda dso, sym, k:
+    ("guest code (the app, the SDK, wasi-libc)", lambda dso, sym, k:
         dso.startswith("[JIT]") or dso.startswith("perf-") or sym.startswith("wasm[")),
     ("kernel: resetting and faulting guest memory", lambda dso, sym, k:
         k == "k" and re.search(r"pagemap|page_fault|madvise|zap_|tlb|_pte|pmd|folio|mm_|"
@@ -61,7 +61,7 @@ def main():
            f"`GET /` ({rps:,.0f} requests/s during the profile)."]
     if cpu_us:
         out[-1] += (f" The server spent **{cpu_us:.0f} µs of CPU per request** "
-                    "(all threads; the native hyper server needs a fraction of that).")
+                    "(all threads).")
     out += ["\n| component | share of the server's CPU |", "|---|---|"]
     for key, pct in sorted(by.items(), key=lambda kv: -kv[1]):
         out.append(f"| {key} | {pct:.1f}% |")

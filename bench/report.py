@@ -50,7 +50,7 @@ def machine():
         "python": platform.python_version(),
         "fastapi": fastapi.__version__,
         "uvicorn": uvicorn.__version__,
-        "wrk": sh("sh", "-c", "wrk -v 2>&1 | head -1"),
+        "wrk": sh("sh", "-c", "wrk -v 2>&1 | head -1").split(" Copyright")[0],
     }
 
 
@@ -182,7 +182,8 @@ def main():
     DOCS.mkdir(exist_ok=True)
     chart(results, DOCS / "benchmarks.png")
     command = os.environ.get("BENCH_COMMAND", "bench/run")
-    date = datetime.datetime.fromtimestamp((RESULTS / "results.json").stat().st_mtime)
+    date = results.get("finished") or datetime.datetime.fromtimestamp(
+        (RESULTS / "results.json").stat().st_mtime).strftime("%Y-%m-%d %H:%M")
     out = []
     out.append("# Benchmarks\n")
     out.append(
@@ -191,7 +192,7 @@ def main():
         "page comes from one run of the command below; `bench/README.md` says what each server "
         "is and how it is loaded. Rerun it to refresh the page.\n")
     out.append(f"- command: `{command}`")
-    out.append(f"- date: {date:%Y-%m-%d %H:%M}")
+    out.append(f"- date: {date} (when the measurements ended)")
     out.append(f"- machine: {info['cpu']}, {info['memory']}, Linux {info['kernel']} "
                "(a shared machine: the load generator and the server share its cores)")
     out.append(f"- software: {info['rustc']}; {info['wasmtime']}; Python {info['python']}, "
