@@ -98,7 +98,7 @@ async fn respond(admin: &Admin, request: Request<Incoming>) -> AdminResponse {
         _ => {}
     }
     if let Some(response) = unauthorized(admin, &request) {
-        discard(request.into_body(), admin.max_module_size).await;
+        crate::linger::discard(request.into_body(), admin.max_module_size).await;
         return response;
     }
     let response = match (&method, path.as_str()) {
@@ -182,7 +182,7 @@ async fn read_module(mut body: Incoming, limit: u64) -> Result<Vec<u8>, Refused>
             continue;
         };
         if (module.len() + data.len()) as u64 > limit {
-            discard(body, limit).await;
+            crate::linger::discard(body, limit).await;
             return Err(Refused {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
                 reason: format!("the module is larger than the admin limit of {limit} bytes"),
@@ -196,22 +196,6 @@ async fn read_module(mut body: Incoming, limit: u64) -> Result<Vec<u8>, Refused>
         ));
     }
     Ok(module)
-}
-
-/// Reads and drops (up to `limit` bytes, for at most 30 s) a request body the answer does not
-/// need: a client still sending, say, a module with the wrong token then reads the 401 rather
-/// than a connection reset.
-async fn discard(mut body: Incoming, limit: u64) {
-    let read = async {
-        let mut seen = 0u64;
-        while let Some(Ok(frame)) = body.frame().await {
-            seen += frame.data_ref().map_or(0, |data| data.len() as u64);
-            if seen > limit {
-                break;
-            }
-        }
-    };
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(30), read).await;
 }
 
 /// Checks `Authorization: Bearer TOKEN`: `None` when it holds the admin token, else the 401 to

@@ -45,7 +45,14 @@ pub struct Exchange {
     received: u64,
     /// The body went past `max_body`: the request is refused with 413.
     too_large: bool,
+    /// The rest of a body refused for its size, read and dropped once the 413 is out.
+    refused: Option<RequestBodyStream>,
 }
+
+/// How much of a body refused for its size is read (and dropped) after the 413, so that a
+/// client still sending it reads the answer rather than a reset. Past this the connection is
+/// closed.
+const REFUSED_BODY_LINGER: u64 = 4 << 20;
 
 enum ResponseState {
     /// Nothing sent yet; hyper waits on the other end of this.
@@ -80,6 +87,7 @@ impl Exchange {
             max_body,
             received: 0,
             too_large: false,
+            refused: None,
         };
         (exchange, response)
     }
@@ -99,7 +107,7 @@ impl Exchange {
                         if self.received > self.max_body {
                             // Refused: the guest sees the client leave, the client gets 413.
                             self.too_large = true;
-                            self.request = None;
+                            self.refused = self.request.take();
                             return ReceiveEvent::HttpDisconnect;
                         }
                         let more_body = !body.is_end_stream();
@@ -237,6 +245,11 @@ impl Exchange {
                 };
                 // The client may be gone already; then nobody is left to tell.
                 let _ = responder.send(host_error(status));
+                if let (Some(body), Ok(runtime)) =
+                    (self.refused, tokio::runtime::Handle::try_current())
+                {
+                    runtime.spawn(crate::linger::discard(body, REFUSED_BODY_LINGER));
+                }
                 if self.too_large {
                     Outcome::TooLarge
                 } else {

@@ -22,6 +22,7 @@ pub mod exchange;
 pub mod guest_build;
 mod guest_log;
 pub mod limits;
+mod linger;
 pub mod metrics;
 pub mod mounts;
 pub mod registry;
