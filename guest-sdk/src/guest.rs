@@ -1,6 +1,8 @@
 //! The Wasm side of the SDK: bindings to the host's `receive`/`send`, and what
 //! [`export!`](crate::export) expands to. Compiled only for Wasm targets.
 
+use std::cell::RefCell;
+
 use crate::App;
 use crate::asgi::{ReceiveEvent, Receiver, Scope, SendError, SendEvent, Sender};
 
@@ -14,7 +16,7 @@ use crate::asgi::{ReceiveEvent, Receiver, Scope, SendError, SendEvent, Sender};
 pub mod bindings {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "app",
+        world: "preinitialized-app",
         pub_export_macro: true,
         export_macro_name: "export_handler",
         default_bindings_module: "::wasgi::__private::bindings",
@@ -24,9 +26,25 @@ pub mod bindings {
 
 use bindings::wasgi::asgi::{server, types};
 
-/// Builds the app and serves the one request this instance exists for.
+thread_local! {
+    /// The app [`init`] built, when the host pre-initialised this instance: the snapshot it
+    /// took holds it, so a request finds its routes already built.
+    static PREBUILT: RefCell<Option<App>> = const { RefCell::new(None) };
+}
+
+/// The world's `init` export: builds the app ahead of any request, for the host to snapshot.
+pub fn init(make_app: fn() -> App) {
+    let app = make_app();
+    PREBUILT.with(|prebuilt| *prebuilt.borrow_mut() = Some(app));
+}
+
+/// Serves the one request this instance exists for, with the app [`init`] built, or one built
+/// now when the instance was not pre-initialised.
 pub fn run(make_app: fn() -> App, scope: types::Scope) {
-    make_app().serve(
+    let app = PREBUILT
+        .with(|prebuilt| prebuilt.borrow_mut().take())
+        .unwrap_or_else(make_app);
+    app.serve(
         scope_from_wit(scope),
         Box::new(HostReceiver),
         &mut HostSender,

@@ -265,8 +265,13 @@ pub use wasgi_macros::options;
 
 /// Exports an app as the component's request handler.
 ///
-/// Takes the path of a `fn() -> App`. Each request runs in a fresh instance, which calls the
-/// function once, so the app is built per request: keep it cheap (route tables are).
+/// Takes the path of a `fn() -> App`. The host calls it once, when it loads the app, and
+/// snapshots the result: each request runs in a fresh instance that starts with the app already
+/// built, and shares nothing with other requests. Building the app must then not call the host:
+/// an app that reads the environment, the clock or random numbers while it is built (rather than
+/// in a handler) cannot be snapshotted, and the host, with a warning in its log, serves it as it
+/// is and every request builds the app again.
+///
 /// On native targets the macro only checks the function's type, so the same crate builds for
 /// tests.
 ///
@@ -293,6 +298,12 @@ macro_rules! export {
                 }
             }
 
+            impl $crate::__private::InitGuest for WasgiGuest {
+                fn init() {
+                    $crate::__private::init($app)
+                }
+            }
+
             $crate::__private::export_handler!(WasgiGuest with_types_in $crate::__private::bindings);
         };
 
@@ -316,11 +327,11 @@ pub mod __private {
 
     #[cfg(target_family = "wasm")]
     pub use crate::guest::bindings::{
-        self, export_handler, exports::wasgi::asgi::handler::Guest,
+        self, Guest as InitGuest, export_handler, exports::wasgi::asgi::handler::Guest,
         wasgi::asgi::types::Scope as WitScope,
     };
     #[cfg(target_family = "wasm")]
-    pub use crate::guest::run;
+    pub use crate::guest::{init, run};
     #[cfg(target_family = "wasm")]
     pub use wit_bindgen;
 }

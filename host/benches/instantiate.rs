@@ -39,6 +39,14 @@ fn instantiate_and_handle(c: &mut Criterion) {
         c.bench_function(&format!("{example}: instantiate + GET / in-process"), |b| {
             b.iter(|| black_box(get_root(&runtime, &app)))
         });
+        // The same guest without its `init` snapshot: what pre-initialisation saves.
+        let bytes = std::fs::read(&component).expect("the built component");
+        let as_is = App::from_bytes_as_is(example, &bytes, example, &linker).expect("an app");
+        let as_is = Arc::new(as_is);
+        c.bench_function(
+            &format!("{example}: instantiate + GET / in-process, not pre-initialised"),
+            |b| b.iter(|| black_box(get_root(&runtime, &as_is))),
+        );
     }
 }
 

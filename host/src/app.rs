@@ -14,6 +14,7 @@ use crate::bindings::wasgi::asgi::types::Scope;
 use crate::exchange::{Exchange, Failure, Outcome};
 use crate::limits::Limits;
 use crate::metrics::{AppMetrics, Limit, Metrics};
+use crate::preinit;
 use crate::state::InstanceState;
 
 /// A guest app ready to serve: everything that can be done once per deploy is done.
@@ -39,13 +40,34 @@ impl App {
         Self::from_bytes(name, &bytes, &path.display().to_string(), linker)
     }
 
-    /// Compiles and links the component `bytes`; `shown` names it in errors (a path, or
-    /// "the uploaded module").
+    /// Compiles and links the component `bytes`, pre-initialised if it exports `init` (see
+    /// [`preinit`]); `shown` names it in errors (a path, or "the uploaded module").
     pub fn from_bytes(
         name: &str,
         bytes: &[u8],
         shown: &str,
         linker: &Linker<InstanceState>,
+    ) -> Result<App> {
+        Self::compile(name, bytes, shown, linker, true)
+    }
+
+    /// [`from_bytes`](Self::from_bytes) without pre-initialisation: every request runs the
+    /// guest from its initial state. For measuring what pre-initialisation saves.
+    pub fn from_bytes_as_is(
+        name: &str,
+        bytes: &[u8],
+        shown: &str,
+        linker: &Linker<InstanceState>,
+    ) -> Result<App> {
+        Self::compile(name, bytes, shown, linker, false)
+    }
+
+    fn compile(
+        name: &str,
+        bytes: &[u8],
+        shown: &str,
+        linker: &Linker<InstanceState>,
+        preinitialize: bool,
     ) -> Result<App> {
         if wasmparser::Parser::is_core_wasm(bytes) {
             bail!(
@@ -56,6 +78,29 @@ impl App {
         if !wasmparser::Parser::is_component(bytes) {
             bail!("`{shown}` is not a WebAssembly component");
         }
+        let attempt = match preinitialize {
+            true => preinit::preinitialize(linker.engine(), bytes),
+            false => Ok(None),
+        };
+        let snapshot = match attempt {
+            Ok(snapshot) => snapshot,
+            Err(error) => {
+                tracing::warn!(
+                    app = name,
+                    "`{shown}` is served without pre-initialisation, building its state per \
+                     request: {error:#}"
+                );
+                None
+            }
+        };
+        if let Some(snapshot) = &snapshot {
+            tracing::debug!(
+                app = name,
+                bytes = snapshot.len(),
+                "pre-initialised `{shown}`"
+            );
+        }
+        let bytes = snapshot.as_deref().unwrap_or(bytes);
         // wasmtime has its own error type; it converts into anyhow's to take our context.
         let component = Component::new(linker.engine(), bytes)
             .map_err(anyhow::Error::from)

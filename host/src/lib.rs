@@ -6,6 +6,8 @@
 //!   into a [`scope`] record;
 //! - [`app`] holds a loaded guest: its component, pre-linked once into an `InstancePre`, from
 //!   which every request gets a fresh instance;
+//! - [`preinit`] runs a guest's `init` once when it is loaded and snapshots it, so that every
+//!   instance starts with the guest's app already built;
 //! - [`exchange`] carries one request's body into the guest (`receive`) and its response back
 //!   out (`send`), in bounded chunks;
 //! - [`guest_build`] turns a guest crate directory into a component, for `wasgi serve DIR` and
@@ -25,6 +27,7 @@ pub mod limits;
 mod linger;
 pub mod metrics;
 pub mod mounts;
+pub mod preinit;
 pub mod registry;
 pub mod reload;
 pub mod scope;

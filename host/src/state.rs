@@ -27,6 +27,16 @@ pub struct MemoryLimit {
     pub exceeded: bool,
 }
 
+impl MemoryLimit {
+    /// A limit of `max` bytes, not exceeded yet.
+    pub fn new(max: u64) -> Self {
+        MemoryLimit {
+            max: usize::try_from(max).unwrap_or(usize::MAX),
+            exceeded: false,
+        }
+    }
+}
+
 impl ResourceLimiter for MemoryLimit {
     fn memory_growing(
         &mut self,
@@ -62,14 +72,10 @@ impl InstanceState {
             .stdout(GuestLog::new(app.clone(), "stdout"))
             .stderr(GuestLog::new(app.clone(), "stderr"))
             .build();
-        let max = usize::try_from(memory).unwrap_or(usize::MAX);
         InstanceState {
             wasi,
             table: ResourceTable::new(),
-            memory: MemoryLimit {
-                max,
-                exceeded: false,
-            },
+            memory: MemoryLimit::new(memory),
             exchange,
         }
     }
