@@ -43,16 +43,10 @@ pub struct Exchange {
     /// The most request body bytes the guest may read.
     max_body: u64,
     received: u64,
-    /// The body went past `max_body`: the request is refused with 413.
-    too_large: bool,
-    /// The rest of a body refused for its size, read and dropped once the 413 is out.
+    /// The rest of a body that went past `max_body`: the request is refused with 413, and this
+    /// is read and dropped once the 413 is out.
     refused: Option<RequestBodyStream>,
 }
-
-/// How much of a body refused for its size is read (and dropped) after the 413, so that a
-/// client still sending it reads the answer rather than a reset. Past this the connection is
-/// closed.
-const REFUSED_BODY_LINGER: u64 = 4 << 20;
 
 enum ResponseState {
     /// Nothing sent yet; hyper waits on the other end of this.
@@ -86,7 +80,6 @@ impl Exchange {
             response: ResponseState::Waiting(responder),
             max_body,
             received: 0,
-            too_large: false,
             refused: None,
         };
         (exchange, response)
@@ -106,7 +99,6 @@ impl Exchange {
                         self.received += data.len() as u64;
                         if self.received > self.max_body {
                             // Refused: the guest sees the client leave, the client gets 413.
-                            self.too_large = true;
                             self.refused = self.request.take();
                             return ReceiveEvent::HttpDisconnect;
                         }
@@ -143,6 +135,11 @@ impl Exchange {
         ReceiveEvent::HttpDisconnect
     }
 
+    /// Whether the body went past `max_body`.
+    fn too_large(&self) -> bool {
+        self.refused.is_some()
+    }
+
     /// ASGI's `send(event)`.
     pub async fn send(&mut self, event: SendEvent) -> Result<(), SendError> {
         match event {
@@ -152,7 +149,7 @@ impl Exchange {
     }
 
     fn start(&mut self, start: ResponseStart) -> Result<(), SendError> {
-        if self.too_large {
+        if self.too_large() {
             return Err(SendError::Disconnected);
         }
         let responder = match std::mem::replace(&mut self.response, ResponseState::Complete) {
@@ -236,7 +233,7 @@ impl Exchange {
     pub fn finish(self, failure: Option<Failure>) -> Outcome {
         match self.response {
             ResponseState::Waiting(responder) | ResponseState::Started { responder, .. } => {
-                let status = if self.too_large {
+                let status = if self.refused.is_some() {
                     StatusCode::PAYLOAD_TOO_LARGE
                 } else if failure == Some(Failure::Timeout) {
                     StatusCode::GATEWAY_TIMEOUT
@@ -245,15 +242,12 @@ impl Exchange {
                 };
                 // The client may be gone already; then nobody is left to tell.
                 let _ = responder.send(host_error(status));
-                if let (Some(body), Ok(runtime)) =
-                    (self.refused, tokio::runtime::Handle::try_current())
-                {
-                    runtime.spawn(crate::linger::discard(body, REFUSED_BODY_LINGER));
-                }
-                if self.too_large {
-                    Outcome::TooLarge
-                } else {
-                    Outcome::NoResponse
+                match self.refused {
+                    Some(body) => {
+                        crate::linger::discard_refused(body);
+                        Outcome::TooLarge
+                    }
+                    None => Outcome::NoResponse,
                 }
             }
             // Dropping the sender without a last chunk is what aborts the body.

@@ -147,7 +147,8 @@ async fn respond(
         }
     };
     let (parts, body) = request.into_parts();
-    // A declared length over the limit is refused before a byte of the body is read.
+    // A declared length over the limit is refused before a byte of the body is read; what the
+    // client sends anyway is read and dropped after the answer.
     let declared = parts
         .headers
         .get(http::header::CONTENT_LENGTH)
@@ -155,6 +156,7 @@ async fn respond(
     if declared.is_some_and(|length| length > app.limits().max_body) {
         tracing::warn!(app = %app.name(), "refused a {}-byte body", declared.unwrap_or_default());
         app.metrics().rejected(Limit::body_size);
+        crate::linger::discard_refused(body);
         let response = exchange::host_error(StatusCode::PAYLOAD_TOO_LARGE);
         app.metrics()
             .answered(response.status().as_u16(), started.elapsed());
