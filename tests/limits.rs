@@ -26,6 +26,18 @@ fn partial_upload(host: &Host, length: usize, sent: &[u8]) -> TcpStream {
     stream
 }
 
+/// Asks `GET path` until it is answered 200, for up to about 6 s: once the requests holding a
+/// limit are gone, requests are admitted again.
+async fn assert_admitted_again(host: &Host, path: &str) {
+    for _ in 0..300 {
+        if host.get(path).await.status() == 200 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("requests to {path} were not admitted again");
+}
+
 /// Reads what the server sends until it closes the connection or a response head is complete.
 fn read_head(stream: &mut TcpStream) -> String {
     stream
@@ -134,15 +146,7 @@ async fn past_the_concurrency_limit_requests_get_503_with_retry_after() {
     assert_eq!(refused.text().await.unwrap(), "Service Unavailable");
     drop((_first, _second));
     // Once they are gone, requests are admitted again.
-    let mut admitted = false;
-    for _ in 0..300 {
-        if host.get("/").await.status() == 200 {
-            admitted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(admitted, "requests were not admitted again");
+    assert_admitted_again(&host, "/").await;
 }
 
 #[tokio::test]
@@ -191,15 +195,7 @@ async fn past_the_host_wide_instance_limit_any_app_gets_503() {
     }
     host.wait_for_log("every instance of the host in use");
     drop(held);
-    let mut admitted = false;
-    for _ in 0..300 {
-        if host.get("/b/").await.status() == 200 {
-            admitted = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(admitted, "requests were not admitted again");
+    assert_admitted_again(&host, "/b/").await;
 }
 
 #[test]
@@ -211,6 +207,29 @@ fn the_instance_limit_is_bounded_by_the_pool() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(
             stderr.contains("is not a count of instances from 1 to 1000"),
+            "{stderr}"
+        );
+    }
+    // The same bound in a `wasgi.toml`.
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("wasgi.toml");
+    for bad in [0, 1001] {
+        std::fs::write(
+            &config,
+            format!(
+                "[limits]\nmax_instances = {bad}\n\n[[app]]\nname = \"a\"\nmodule = {:?}\n",
+                raw.display().to_string()
+            ),
+        )
+        .unwrap();
+        let output = support::run_wasgi(&["serve", "--config", config.to_str().unwrap()]);
+        assert!(!output.status.success());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("`max_instances`")
+                && stderr.contains(&format!(
+                    "`{bad}` is not a count of instances from 1 to 1000"
+                )),
             "{stderr}"
         );
     }

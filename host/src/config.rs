@@ -154,7 +154,7 @@ impl LimitsOverride {
             base.max_connections = n;
         }
         if let Some(n) = self.max_instances {
-            base.max_instances = crate::limits::parse_max_instances(&n.to_string())
+            base.max_instances = crate::limits::check_max_instances(n)
                 .map_err(|error| anyhow::anyhow!("{what}: `max_instances`: {error}"))?;
         }
         Ok(base)

@@ -70,13 +70,26 @@ impl Default for Limits {
     }
 }
 
-/// A count of instances from 1 to [`crate::engine::MAX_INSTANCES`].
+/// A count of instances from 1 to [`crate::engine::MAX_INSTANCES`], as `--max-instances`.
 pub fn parse_max_instances(text: &str) -> Result<usize, String> {
-    let most = crate::engine::MAX_INSTANCES as usize;
     text.parse()
-        .ok()
-        .filter(|n| (1..=most).contains(n))
-        .ok_or_else(|| format!("`{text}` is not a count of instances from 1 to {most}"))
+        .map_err(|_| instances_error(text))
+        .and_then(check_max_instances)
+}
+
+/// `count` if it is from 1 to [`crate::engine::MAX_INSTANCES`], as `max_instances` in a
+/// `wasgi.toml`.
+pub fn check_max_instances(count: usize) -> Result<usize, String> {
+    match count {
+        1..=MOST_INSTANCES => Ok(count),
+        _ => Err(instances_error(count)),
+    }
+}
+
+const MOST_INSTANCES: usize = crate::engine::MAX_INSTANCES as usize;
+
+fn instances_error(given: impl std::fmt::Display) -> String {
+    format!("`{given}` is not a count of instances from 1 to {MOST_INSTANCES}")
 }
 
 /// A size such as `128MiB`, `64kB` or `1000`.

@@ -17,6 +17,8 @@ use prometheus_client::registry::Registry;
 pub enum Limit {
     /// `max_concurrency`: answered 503.
     concurrency,
+    /// `max_instances`, the host-wide instance limit: answered 503.
+    instances,
     /// `max_body_size`: answered 413.
     body_size,
     /// `memory_limit`: the instance trapped, answered 500.

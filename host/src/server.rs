@@ -134,12 +134,18 @@ async fn respond(
     let admitted = match (app.admit(), instances.try_acquire_owned()) {
         (Some(app_place), Ok(host_place)) => (app_place, host_place),
         (app_place, _) => {
-            let why = match app_place {
-                None => format!("{} in flight", app.limits().max_concurrency),
-                Some(_) => "every instance of the host in use (--max-instances)".to_owned(),
+            let (limit, why) = match app_place {
+                None => (
+                    Limit::concurrency,
+                    format!("{} in flight", app.limits().max_concurrency),
+                ),
+                Some(_) => (
+                    Limit::instances,
+                    "every instance of the host in use (--max-instances)".to_owned(),
+                ),
             };
             tracing::warn!(app = %app.name(), "refused a request: {why}");
-            app.metrics().rejected(Limit::concurrency);
+            app.metrics().rejected(limit);
             let response = exchange::host_error(StatusCode::SERVICE_UNAVAILABLE);
             app.metrics()
                 .answered(response.status().as_u16(), started.elapsed());
