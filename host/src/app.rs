@@ -78,20 +78,16 @@ impl App {
         if !wasmparser::Parser::is_component(bytes) {
             bail!("`{shown}` is not a WebAssembly component");
         }
-        let attempt = match preinitialize {
-            true => preinit::preinitialize(linker.engine(), bytes),
-            false => Ok(None),
-        };
-        let snapshot = match attempt {
-            Ok(snapshot) => snapshot,
-            Err(error) => {
+        let snapshot = match preinitialize {
+            false => None,
+            true => preinit::preinitialize(linker.engine(), bytes).unwrap_or_else(|error| {
                 tracing::warn!(
                     app = name,
                     "`{shown}` is served without pre-initialisation, building its state per \
                      request: {error:#}"
                 );
                 None
-            }
+            }),
         };
         if let Some(snapshot) = &snapshot {
             tracing::debug!(
@@ -329,7 +325,7 @@ fn failure_limit(
 
 /// One line saying why a guest call failed: the trap itself (`wasm \`unreachable\` instruction
 /// executed` for a Rust panic) rather than the multi-line wasm backtrace wrapped around it.
-fn trap_reason(error: &wasmtime::Error) -> String {
+pub(crate) fn trap_reason(error: &wasmtime::Error) -> String {
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => trap.to_string(),
         None => error.root_cause().to_string(),

@@ -52,7 +52,8 @@ pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
     let engine = match Engine::new(&config) {
         Ok(engine) => engine,
         // A kernel without `PAGEMAP_SCAN` (before Linux 6.7): plain `madvise` resets.
-        Err(_) => {
+        Err(error) => {
+            tracing::info!("instance slots are reset with madvise: {error:#}");
             config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool(false)));
             Engine::new(&config).context("failed to create the wasmtime engine")?
         }

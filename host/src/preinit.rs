@@ -18,6 +18,7 @@ use wasmtime::component::{Component, Instance, Lift, Linker, WasmList};
 use wasmtime::{Engine, Store};
 use wasmtime_wizer::{ComponentContext, ComponentInstanceState, Wizer};
 
+use crate::app::trap_reason;
 use crate::limits::{EPOCH_TICK, Limits};
 use crate::state::MemoryLimit;
 
@@ -29,7 +30,8 @@ pub const INIT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// `bytes` with its `init` export run and snapshotted, if it has one: `Ok(None)` for a
 /// component without `init`, an error saying why for one that could not be pre-initialised.
-/// The snapshot still exports `init`, which the host never calls again. Blocks while it compiles and runs the guest.
+/// The snapshot still exports `init`, which the host never calls again. Blocks while it
+/// compiles and runs the guest.
 pub fn preinitialize(engine: &Engine, bytes: &[u8]) -> Result<Option<Vec<u8>>> {
     preinitialize_within(engine, bytes, INIT_DEADLINE)
 }
@@ -90,13 +92,10 @@ async fn run_and_snapshot(
         .map_err(anyhow::Error::from)
         .context("`init` is not a function without parameters or results")?;
     if let Err(error) = init.call_async(&mut store, ()).await {
-        let why = match error.downcast_ref::<wasmtime::Trap>() {
-            Some(wasmtime::Trap::Interrupt) => {
-                return Err(anyhow!("`init` ran past its deadline of {deadline:?}"));
-            }
-            Some(trap) => trap.to_string(),
-            None => error.root_cause().to_string(),
-        };
+        if error.downcast_ref::<wasmtime::Trap>() == Some(&wasmtime::Trap::Interrupt) {
+            return Err(anyhow!("`init` ran past its deadline of {deadline:?}"));
+        }
+        let why = trap_reason(&error);
         // What wasmtime's trapping imports say; the import is what the guest should hear of.
         if let Some(import) = why
             .strip_prefix("unknown import: `")
