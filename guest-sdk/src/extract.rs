@@ -40,11 +40,35 @@ pub struct Extractor {
     query: Option<Vec<(String, String)>>,
     cookies: Option<Vec<(String, String)>>,
     body: BodyState,
-    path_errors: Errors,
-    query_errors: Errors,
-    header_errors: Errors,
-    cookie_errors: Errors,
-    body_errors: Errors,
+    /// The errors of each part of the request, in FastAPI's order (path, query, header,
+    /// cookie, body); a part's list is made on its first parameter, so a request without
+    /// parameters allocates none.
+    errors: [Option<Errors>; Source::COUNT],
+}
+
+/// The part of a request a parameter comes from, in the order FastAPI lists errors.
+#[derive(Clone, Copy)]
+enum Source {
+    Path,
+    Query,
+    Header,
+    Cookie,
+    Body,
+}
+
+impl Source {
+    const COUNT: usize = 5;
+
+    /// The first step of its errors' location.
+    fn name(self) -> &'static str {
+        match self {
+            Source::Path => "path",
+            Source::Query => "query",
+            Source::Header => "header",
+            Source::Cookie => "cookie",
+            Source::Body => "body",
+        }
+    }
 }
 
 enum BodyState {
@@ -67,18 +91,20 @@ impl Extractor {
             query: None,
             cookies: None,
             body: BodyState::Unread,
-            path_errors: errors_at("path"),
-            query_errors: errors_at("query"),
-            header_errors: errors_at("header"),
-            cookie_errors: errors_at("cookie"),
-            body_errors: errors_at("body"),
+            errors: Default::default(),
         }
     }
 
     /// A path parameter captured from the route's template.
     pub fn path<T: Validate>(&mut self, name: &str, c: &Constraints) -> Option<T> {
         let value = self.request.path_param(name).unwrap_or_default().to_owned();
-        validate_values(&[value.as_str()], name, c, None, &mut self.path_errors)
+        validate_values(
+            &[value.as_str()],
+            name,
+            c,
+            None,
+            bucket(&mut self.errors, Source::Path),
+        )
     }
 
     /// A query parameter.
@@ -98,7 +124,13 @@ impl Extractor {
             .filter(|(key, _)| key == name)
             .map(|(_, value)| value.as_str())
             .collect();
-        validate_values(&values, name, c, default, &mut self.query_errors)
+        validate_values(
+            &values,
+            name,
+            c,
+            default,
+            bucket(&mut self.errors, Source::Query),
+        )
     }
 
     /// A header parameter; `name` is the header's name (`user-agent`), the error location's too.
@@ -120,7 +152,13 @@ impl Extractor {
         if T::KIND != crate::validation::Kind::List {
             values.truncate(1);
         }
-        validate_values(&values, name, c, default, &mut self.header_errors)
+        validate_values(
+            &values,
+            name,
+            c,
+            default,
+            bucket(&mut self.errors, Source::Header),
+        )
     }
 
     /// A cookie parameter.
@@ -138,7 +176,13 @@ impl Extractor {
             .find(|(key, _)| key == name)
             .map(|(_, value)| value.as_str());
         let values: Vec<&str> = value.into_iter().collect();
-        validate_values(&values, name, c, default, &mut self.cookie_errors)
+        validate_values(
+            &values,
+            name,
+            c,
+            default,
+            bucket(&mut self.errors, Source::Cookie),
+        )
     }
 
     /// A body parameter. With `embed`, the body is an object and this parameter is its `name`
@@ -151,7 +195,7 @@ impl Extractor {
         embed: bool,
     ) -> Option<T> {
         self.read_body();
-        let errors = &mut self.body_errors;
+        let errors = bucket(&mut self.errors, Source::Body);
         let value = match &self.body {
             BodyState::Json(value) | BodyState::Text(value) => Some(value),
             BodyState::Absent => None,
@@ -206,13 +250,7 @@ impl Extractor {
             _ => {}
         }
         let mut errors = Errors::new();
-        for bucket in [
-            &mut self.path_errors,
-            &mut self.query_errors,
-            &mut self.header_errors,
-            &mut self.cookie_errors,
-            &mut self.body_errors,
-        ] {
+        for bucket in self.errors.iter_mut().flatten() {
             errors.append(bucket);
         }
         if errors.is_empty() {
@@ -244,10 +282,13 @@ impl Extractor {
     }
 }
 
-fn errors_at(source: &str) -> Errors {
-    let mut errors = Errors::new();
-    errors.push(source);
-    errors
+/// The error list of `source`, made on its first parameter.
+fn bucket(errors: &mut [Option<Errors>; Source::COUNT], source: Source) -> &mut Errors {
+    errors[source as usize].get_or_insert_with(|| {
+        let mut errors = Errors::new();
+        errors.push(source.name());
+        errors
+    })
 }
 
 /// Validates a parameter from its raw values (none when absent), then its constraints.

@@ -40,15 +40,20 @@ pub fn init(make_app: fn() -> App) {
 
 /// Serves the one request this instance exists for, with the app [`init`] built, or one built
 /// now when the instance was not pre-initialised.
+///
+/// The app stays where it is afterwards: the host discards the whole instance once `handle`
+/// returns, so freeing the app would only spend time and dirty memory pages the host then has
+/// to reset.
 pub fn run(make_app: fn() -> App, scope: types::Scope) {
-    let app = PREBUILT
-        .with(|prebuilt| prebuilt.borrow_mut().take())
-        .unwrap_or_else(make_app);
-    app.serve(
-        scope_from_wit(scope),
-        Box::new(HostReceiver),
-        &mut HostSender,
-    );
+    PREBUILT.with(|prebuilt| {
+        let mut prebuilt = prebuilt.borrow_mut();
+        let app = prebuilt.get_or_insert_with(make_app);
+        app.serve(
+            scope_from_wit(scope),
+            Box::new(HostReceiver),
+            &mut HostSender,
+        );
+    });
 }
 
 fn scope_from_wit(scope: types::Scope) -> Scope {
