@@ -1,6 +1,7 @@
 //! A fresh instance per request, measured in-process: instantiate the pre-linked component,
 //! call `handle(scope)` with an empty `GET`, and collect the response, for `examples/hello`
-//! and `examples/params`. No network: this is the host's per-request cost on its own.
+//! and `examples/params`. No network: this is the host's per-request cost on its own. A
+//! second row per example only creates and discards the instance: the floor under any guest.
 //!
 //! `cargo bench -p wasgi-host --bench instantiate`
 //!
@@ -38,6 +39,15 @@ fn instantiate_and_handle(c: &mut Criterion) {
         }
         c.bench_function(&format!("{example}: instantiate + GET / in-process"), |b| {
             b.iter(|| black_box(get_root(&runtime, &app)))
+        });
+        // The instance alone, created and discarded without a call: the floor of a fresh
+        // instance per request, whatever the guest does.
+        c.bench_function(&format!("{example}: instantiate only, no call"), |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(app.instantiate_only())
+                    .expect("an instance")
+            })
         });
         // The same guest without its `init` snapshot: what pre-initialisation saves.
         let bytes = std::fs::read(&component).expect("the built component");

@@ -234,17 +234,39 @@ impl App {
         &self.name
     }
 
-    /// Serves one request in a fresh instance: instantiate, call `handle(scope)`, and finish the
-    /// exchange however the guest ended. The instance runs under the app's memory limit and
-    /// deadline; a trap or a broken limit is logged and costs only this request.
-    pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
+    /// A fresh store for one instance serving `exchange`, under the app's memory limit and
+    /// deadline.
+    fn store(&self, exchange: Exchange) -> Store<InstanceState> {
         let state = InstanceState::new(exchange, &self.env, self.limits.memory, &self.log_name);
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.memory);
         // Compute is interrupted at the deadline by epochs; waiting (on the client, in
-        // `receive`) by the timer below.
+        // `receive`) by the timer in `handle`.
         store.set_epoch_deadline(self.limits.deadline_ticks());
         store.epoch_deadline_trap();
+        store
+    }
+
+    /// Creates a fresh instance of the app and discards it without calling the guest: the
+    /// part of every request's cost that is the instance itself. For the benchmarks.
+    pub async fn instantiate_only(&self) -> Result<()> {
+        let body = http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed();
+        let (exchange, _response) = Exchange::new(body, self.limits.max_body);
+        let mut store = self.store(exchange);
+        self.pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(anyhow::Error::from)?;
+        Ok(())
+    }
+
+    /// Serves one request in a fresh instance: instantiate, call `handle(scope)`, and finish the
+    /// exchange however the guest ended. The instance runs under the app's memory limit and
+    /// deadline; a trap or a broken limit is logged and costs only this request.
+    pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
+        let mut store = self.store(exchange);
         let _running = self.metrics.running();
         let call = async {
             let started = std::time::Instant::now();
