@@ -220,7 +220,8 @@ def main():
         for name, mean, low, high in micro:
             out.append(f"| {name} | {ns(mean)} | {ns(low)} – {ns(high)} |")
         out.append("\n`cargo bench -p wasgi-host --bench instantiate` (a fresh instance of the "
-                   "example, `GET /` through the host's `App::get`, no network), "
+                   "example, `GET /` through the host's `App::get`, no network; \"instantiate only\" "
+                   "creates and discards the instance without calling it), "
                    "`cargo bench -p wasgi --bench routing`, "
                    "`cargo bench -p params --bench validation`.\n")
 
