@@ -279,6 +279,13 @@ def main():
             shutil.copyfile(chart_png, DOCS / "benchmarks-profile.png")
             text = text.replace("(profile.png)", "(benchmarks-profile.png)")
         out.append(text)
+        flamegraph = RESULTS / "flamegraph.svg"
+        if flamegraph.exists():
+            shutil.copyfile(flamegraph, DOCS / "benchmarks-flamegraph.svg")
+            out.append("The same samples as call stacks: "
+                       "[the flamegraph](benchmarks-flamegraph.svg) (inferno; open it in a "
+                       "browser to search and zoom). A box's width is its share of the "
+                       "server's CPU, everything it called included.\n")
     analysis = BENCH / "analysis.md"
     if analysis.exists():
         out.append(analysis.read_text())
