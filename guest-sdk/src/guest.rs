@@ -27,8 +27,9 @@ pub mod bindings {
 use bindings::wasgi::asgi::{server, types};
 
 thread_local! {
-    /// The app [`init`] built, when the host pre-initialised this instance: the snapshot it
-    /// took holds it, so a request finds its routes already built.
+    /// The instance's app: built by [`init`] when the host pre-initialised this instance (the
+    /// snapshot it took holds it, so a request finds its routes already built), otherwise by
+    /// [`run`] for the one request.
     static PREBUILT: RefCell<Option<App>> = const { RefCell::new(None) };
 }
 
@@ -43,7 +44,8 @@ pub fn init(make_app: fn() -> App) {
 ///
 /// The app stays where it is afterwards: the host discards the whole instance once `handle`
 /// returns, so freeing the app would only spend time and dirty memory pages the host then has
-/// to reset.
+/// to reset. The app is therefore never dropped: state it holds whose `Drop` has an effect
+/// (a buffered writer, say) must be flushed by the handler.
 pub fn run(make_app: fn() -> App, scope: types::Scope) {
     PREBUILT.with(|prebuilt| {
         let mut prebuilt = prebuilt.borrow_mut();
