@@ -211,10 +211,7 @@ impl App {
         let (parts, ()) = request.into_parts();
         let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         let scope = crate::scope::scope(&parts, local, local, root_path);
-        let body = http_body_util::Empty::new()
-            .map_err(|never| match never {})
-            .boxed();
-        let (exchange, response) = Exchange::new(body, self.limits.max_body);
+        let (exchange, response) = Exchange::without_body();
         let outcome = self.handle(scope, exchange).await;
         let response = response.await.context("the guest gave no response")?;
         if matches!(outcome, Outcome::NoResponse | Outcome::Truncated) {
@@ -250,10 +247,7 @@ impl App {
     /// Creates a fresh instance of the app and discards it without calling the guest: the
     /// part of every request's cost that is the instance itself. For the benchmarks.
     pub async fn instantiate_only(&self) -> Result<()> {
-        let body = http_body_util::Empty::new()
-            .map_err(|never| match never {})
-            .boxed();
-        let (exchange, _response) = Exchange::new(body, self.limits.max_body);
+        let (exchange, _response) = Exchange::without_body();
         let mut store = self.store(exchange);
         self.pre
             .instantiate_async(&mut store)

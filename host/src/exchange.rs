@@ -85,6 +85,15 @@ impl Exchange {
         (exchange, response)
     }
 
+    /// An exchange for a request without a body (an in-process `GET`), and its response's
+    /// receiver.
+    pub fn without_body() -> (Self, ResponseReceiver) {
+        let body = http_body_util::Empty::new()
+            .map_err(|never| match never {})
+            .boxed();
+        Exchange::new(body, 0)
+    }
+
     /// ASGI's `receive()`: the next body chunk, or the disconnect once the body is read and the
     /// client has gone or the response is complete.
     pub async fn receive(&mut self) -> ReceiveEvent {
