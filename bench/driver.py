@@ -71,6 +71,45 @@ def rss_kib(pid):
     return sum(status_kib(p, "VmRSS") for p in tree(pid))
 
 
+def cpu_ticks(pid):
+    """CPU time (user + system, in clock ticks) spent so far by pid's whole process tree."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            continue
+    return total
+
+
+def machine_ticks():
+    """(all, stolen) clock ticks of the machine's CPUs so far, from /proc/stat. Stolen ticks
+    are time the hypervisor gave this VM's CPUs to someone else."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (guest time is counted in user already)
+    return sum(fields[:8]), fields[7]
+
+
+class CpuMeter:
+    """The server's CPU time and the machine's stolen share over a measurement."""
+
+    def __init__(self, pid):
+        self.pid = pid
+
+    def __enter__(self):
+        self._server, self._machine = cpu_ticks(self.pid), machine_ticks()
+        return self
+
+    def __exit__(self, *exc):
+        hz = os.sysconf("SC_CLK_TCK")
+        self.cpu_s = (cpu_ticks(self.pid) - self._server) / hz
+        (all_after, stolen_after), (all_before, stolen_before) = machine_ticks(), self._machine
+        self.stolen = (stolen_after - stolen_before) / max(1, all_after - all_before)
+
+
 class Sampler:
     """Samples a process tree's summed VmRSS every 50 ms and keeps the peak."""
 
@@ -192,13 +231,16 @@ def run_system(system, args):
         for endpoint in ("GET /", "POST /items"):
             for connections in args.connections:
                 wrk(args.port, endpoint, connections, args.warmup)
-                with Sampler(server.proc.pid) as sampler:
+                with Sampler(server.proc.pid) as sampler, CpuMeter(server.proc.pid) as cpu:
                     result = wrk(args.port, endpoint, connections, args.duration)
                 result.update(endpoint=endpoint, connections=connections,
-                              peak_rss_kib=sampler.peak)
+                              peak_rss_kib=sampler.peak, stolen=cpu.stolen,
+                              cpu_us_per_request=cpu.cpu_s * 1e6 / max(1, result["requests"]))
                 log(f"{endpoint:11} c={connections:<4} {result['rps']:>9.0f} rps  "
                     f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms  "
-                    f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}")
+                    f"cpu {result['cpu_us_per_request']:.1f} us/req  "
+                    f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}  "
+                    f"stolen {100 * cpu.stolen:.0f}%")
                 runs.append(result)
         return {"name": system["name"], "key": system["key"], "command": system["cmd"],
                 "idle_rss_kib": idle, "runs": runs}

@@ -110,6 +110,34 @@ def table(results, endpoint):
     return "\n".join(lines)
 
 
+def cpu_table(results):
+    """Server CPU time per request for every measurement, and the hypervisor's share."""
+    conns = results["connections"]
+    endpoints = ("GET /", "POST /items")
+    head = ["server"] + [f"{e} @{c}" for e in endpoints for c in conns] + ["CPU stolen"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for system in results["systems"]:
+        cells, stolen = [system["name"]], []
+        for endpoint in endpoints:
+            for c in conns:
+                run = run_of(system, endpoint, c)
+                if run is None or "cpu_us_per_request" not in run:
+                    cells.append("–")
+                    continue
+                cells.append(f"{run['cpu_us_per_request']:.1f}")
+                stolen.append(run["stolen"])
+        cells.append(f"{100 * min(stolen):.0f}–{100 * max(stolen):.0f}%" if stolen else "–")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def stolen_range(results):
+    """The least and most CPU the hypervisor took during any measurement, or None."""
+    stolen = [run["stolen"] for system in results["systems"] for run in system["runs"]
+              if "stolen" in run]
+    return (min(stolen), max(stolen)) if stolen else None
+
+
 def chart(results, path):
     endpoints = ["GET /", "POST /items"]
     conns = results["connections"]
@@ -195,6 +223,11 @@ def main():
     out.append(f"- date: {date} (when the measurements ended)")
     out.append(f"- machine: {info['cpu']}, {info['memory']}, Linux {info['kernel']} "
                "(a shared machine: the load generator and the server share its cores)")
+    stolen = stolen_range(results)
+    if stolen:
+        out.append(f"- CPU taken by the hypervisor for other tenants during the measurements: "
+                   f"{100 * stolen[0]:.0f}% to {100 * stolen[1]:.0f}% (see "
+                   "[server CPU per request](#server-cpu-per-request))")
     out.append(f"- software: {info['rustc']}; {info['wasmtime']}; Python {info['python']}, "
                f"FastAPI {info['fastapi']}, uvicorn {info['uvicorn']} (uvloop, httptools); "
                f"{info['wrk']}")
@@ -211,6 +244,16 @@ def main():
         out.append(table(results, endpoint) + "\n")
     out.append("Peak RSS is the largest sum of `VmRSS` over a server's process tree, sampled "
                "every 50 ms during the measurements of that endpoint.\n")
+    if stolen_range(results):
+        out.append("## Server CPU per request\n")
+        out.append("Microseconds of CPU time (user + system, the server's whole process tree) "
+                   "per answered request, over each measurement above: what a request costs, "
+                   "whatever the load generator and the scheduler did meanwhile. *CPU stolen* is "
+                   "the share of the machine's CPU time the hypervisor gave to other tenants "
+                   "during that server's measurements (`steal` in `/proc/stat`); where it is "
+                   "high, that server's throughput and latency above are low for reasons "
+                   "outside it.\n")
+        out.append(cpu_table(results) + "\n")
     idle = ", ".join(f"{s['name']} {mib(s['idle_rss_kib'])} MiB" for s in results["systems"])
     out.append(f"Resident memory at rest, after start-up and two requests: {idle}.\n")
 
