@@ -160,32 +160,48 @@ async fn compiled_components_are_cached_on_disk_for_the_next_start() {
     );
 }
 
+/// Runs `wasgi openapi` of examples/hello with `extra` arguments and `setup` applied to the
+/// command (its environment, its directory), and asserts that it succeeded.
+fn openapi_of_hello(extra: &[&str], setup: impl FnOnce(&mut std::process::Command)) {
+    let component = support::guest("examples/hello");
+    let mut command = support::wasgi();
+    command
+        .args(["openapi", component.to_str().unwrap()])
+        .args(extra);
+    setup(&mut command);
+    let output = command.output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn the_default_cache_is_under_the_home_cache_and_no_cache_writes_nothing() {
-    let component = support::guest("examples/hello");
-    let openapi = |home: &std::path::Path, extra: &[&str]| {
-        let output = support::wasgi()
-            .args(["openapi", component.to_str().unwrap()])
-            .args(extra)
-            .env("HOME", home)
-            .env_remove("XDG_CACHE_HOME")
-            .output()
-            .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    };
     let home = tempfile::tempdir().unwrap();
-    openapi(home.path(), &["--no-cache"]);
+    let in_home = |command: &mut std::process::Command| {
+        command
+            .env("HOME", home.path())
+            .env_remove("XDG_CACHE_HOME");
+    };
+    openapi_of_hello(&["--no-cache"], in_home);
     assert!(
         walk(home.path()).is_empty(),
         "--no-cache wrote {:?}",
         walk(home.path())
     );
-    openapi(home.path(), &[]);
+    openapi_of_hello(&[], in_home);
     assert!(!walk(&home.path().join(".cache/wasgi")).is_empty());
+}
+
+#[test]
+fn a_relative_cache_dir_is_relative_to_the_working_directory() {
+    let cwd = tempfile::tempdir().unwrap();
+    openapi_of_hello(&["--cache-dir", "cache"], |command| {
+        command.current_dir(cwd.path());
+    });
+    assert!(!walk(&cwd.path().join("cache")).is_empty());
 }
 
 #[test]

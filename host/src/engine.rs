@@ -43,6 +43,10 @@ pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
         config.profiler(ProfilingStrategy::PerfMap);
     }
     if let Some(dir) = cache_dir {
+        // wasmtime's cache takes only absolute paths; a relative one is relative to where the
+        // command was started, as on any command line.
+        let dir = &std::path::absolute(dir)
+            .with_context(|| format!("failed to resolve the cache path `{}`", dir.display()))?;
         let mut cache = CacheConfig::new();
         cache.with_directory(dir);
         let cache = Cache::new(cache)
