@@ -302,7 +302,7 @@ def main():
         out.append(f"| started, one request served | {mib(d['baseline_rss_kib'])} MiB |")
         out.append(f"| {d['idle_connections']:,} idle keep-alive connections (each after one "
                    f"`GET /`) | {mib(d['idle_rss_kib'])} MiB |")
-        out.append(f"| those closed again | {mib(d['after_idle_rss_kib'])} MiB |")
+        out.append(f"| those closed again, 5 s later | {mib(d['after_idle_rss_kib'])} MiB |")
         out.append(f"| {d['uploads_in_flight']:,} requests in flight, each guest blocked in "
                    f"`receive()` on a stalled upload | {mib(d['uploads_rss_kib'])} MiB |")
         per_conn = (d["idle_rss_kib"] - d["baseline_rss_kib"]) / max(1, d["idle_connections"])

@@ -292,6 +292,44 @@ fn past_the_connection_limit_a_connection_waits_until_another_closes() {
 }
 
 #[test]
+fn memory_held_by_closed_connections_goes_back_to_the_kernel() {
+    let host = raw_guest(&[]);
+    let before = host.rss();
+    // Fewer than the default limit of 1,024 open files of this test process.
+    let connections: Vec<TcpStream> = (0..600)
+        .map(|_| {
+            let mut stream = TcpStream::connect(host.addr).unwrap();
+            stream
+                .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                .unwrap();
+            assert!(read_head(&mut stream).starts_with("HTTP/1.1 200"));
+            stream
+        })
+        .collect();
+    let open = host.rss();
+    let held = open.saturating_sub(before);
+    assert!(
+        held > 4 << 20,
+        "600 open connections held only {held} bytes: nothing to give back"
+    );
+    drop(connections);
+    // The host looks every 2 s; a slow machine gets a minute.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = host.rss();
+        if now < before + held / 2 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{now} bytes resident after the connections closed ({before} before them, {open} \
+             while open)"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
 fn a_huge_response_streams_in_bounded_memory_and_stops_when_the_client_leaves() {
     let host = raw_guest(&[]);
     let mut stream = TcpStream::connect(host.addr).unwrap();

@@ -18,6 +18,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::exchange::{self, Exchange, HttpResponse};
+use crate::heap_trim::HeapTrim;
 use crate::limits::Limits;
 use crate::metrics::{Limit, Metrics};
 use crate::registry::Registry;
@@ -43,6 +44,7 @@ pub async fn serve(
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let instances = Arc::new(Semaphore::new(limits.max_instances));
     let graceful = GracefulShutdown::new();
+    let heap_trim = HeapTrim::start(metrics.connections().clone());
     let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
 
@@ -78,7 +80,7 @@ pub async fn serve(
             .into_owned();
         let connection = graceful.watch(connection);
         let open = metrics.connections().clone();
-        open.inc();
+        heap_trim.opened(open.inc() + 1);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%client, "connection ended with an error: {error}");

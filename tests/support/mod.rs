@@ -268,10 +268,23 @@ impl Host {
 
     /// The host's peak resident memory so far (`VmHWM`), in bytes.
     pub fn peak_rss(&self) -> u64 {
+        self.memory_status("VmHWM")
+    }
+
+    /// The host's resident memory now (`VmRSS`), in bytes.
+    pub fn rss(&self) -> u64 {
+        self.memory_status("VmRSS")
+    }
+
+    /// A size in kilobytes from the host's `/proc/PID/status`, in bytes.
+    fn memory_status(&self, key: &str) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
         let line = status
             .lines()
-            .find(|line| line.starts_with("VmHWM:"))
+            .find(|line| {
+                line.strip_prefix(key)
+                    .is_some_and(|rest| rest.starts_with(':'))
+            })
             .unwrap();
         let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
         kib * 1024
