@@ -244,11 +244,13 @@ def main():
         out.append(table(results, endpoint) + "\n")
     out.append("Peak RSS is the largest sum of `VmRSS` over a server's process tree, sampled "
                "every 50 ms during the measurements of that endpoint.\n")
-    if stolen_range(results):
+    if stolen:
         out.append("## Server CPU per request\n")
         out.append("Microseconds of CPU time (user + system, the server's whole process tree) "
                    "per answered request, over each measurement above: what a request costs, "
-                   "whatever the load generator and the scheduler did meanwhile. *CPU stolen* is "
+                   "less dependent than requests per second on how wrk and the server shared "
+                   "the cores, though cold caches still raise it on a busy machine. "
+                   "*CPU stolen* is "
                    "the share of the machine's CPU time the hypervisor gave to other tenants "
                    "during that server's measurements (`steal` in `/proc/stat`); where it is "
                    "high, that server's throughput and latency above are low for reasons "

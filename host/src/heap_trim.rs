@@ -5,8 +5,9 @@
 //! kernel only from the top of a heap, so a host that once held 10,000 connections stayed at
 //! the same resident size after they closed (247 MiB against 17 MiB before them, measured by
 //! `bench/run`'s density test). `malloc_trim(0)` returns every free page. It is called off the
-//! async workers, only after at least [`CLOSED_BEFORE_TRIM`] connections closed from the peak
-//! since the last trim, and at most once per [`CHECK_EVERY`]: steady traffic never triggers it.
+//! async workers, only after the open connections fell at least [`CLOSED_BEFORE_TRIM`] below
+//! their peak since the last trim, and at most once per [`CHECK_EVERY`]: a steady number of
+//! open connections, however many requests they carry, never triggers it.
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};

@@ -23,7 +23,7 @@ pub mod engine;
 pub mod exchange;
 pub mod guest_build;
 mod guest_log;
-pub mod heap_trim;
+mod heap_trim;
 pub mod limits;
 mod linger;
 pub mod metrics;
