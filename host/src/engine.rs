@@ -80,16 +80,28 @@ fn pool(pagemap: bool) -> PoolingAllocationConfig {
         .total_memories(MAX_INSTANCES * 2)
         // Tables are small; a component has one or two per core instance.
         .total_tables(MAX_INSTANCES * 4)
-        .total_stacks(MAX_INSTANCES)
-        // What must go back to the kernel goes in batches, not one `madvise` per instance.
-        .decommit_batch_size(16);
+        .total_stacks(MAX_INSTANCES);
     if pagemap {
         pool.pagemap_scan(Enabled::Yes)
             .linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
-            .table_keep_resident(TABLE_KEEP_RESIDENT);
+            .table_keep_resident(TABLE_KEEP_RESIDENT)
+            .decommit_batch_size(RESET_IN_PLACE_BATCH);
+    } else {
+        pool.decommit_batch_size(MADVISE_BATCH);
     }
     pool
 }
+
+/// With in-place resets there is next to nothing to give back to the kernel, so a finished
+/// instance's slots go back to the pool at once, and the next request reuses the same,
+/// cache-warm slots. Batching them (16) kept every request's memory and tables cycling
+/// through five to ten slots: 5 to 10% more time per in-process request, and up to 13% more
+/// CPU per served `POST /items` (docs/benchmarks.md).
+const RESET_IN_PLACE_BATCH: usize = 1;
+
+/// Without `PAGEMAP_SCAN` each reset hands the memory back with `madvise`: those calls go in
+/// batches, not one per instance.
+const MADVISE_BATCH: usize = 16;
 
 /// Advances `engine`'s epoch every [`EPOCH_TICK`](crate::limits::EPOCH_TICK), for as long as the
 /// process lives; instance deadlines count these ticks.
