@@ -220,6 +220,35 @@ def wrk(port, endpoint, connections, duration):
     return result
 
 
+def measure(server, endpoint, connections, args):
+    """One wrk measurement of `endpoint`. A measurement during which the hypervisor stole
+    more than `args.max_stolen` of the machine's CPU is taken again after a pause, up to
+    `args.retries` times, and the least disturbed attempt is kept: the machine is shared, and
+    stolen time slows every server, so without this a neighbour's burst decides the ratios."""
+    best = None
+    for attempt in range(1 + args.retries):
+        if attempt:
+            time.sleep(args.retry_pause)
+            wrk(args.port, endpoint, connections, args.warmup)
+        with Sampler(server.proc.pid) as sampler, CpuMeter(server.proc.pid) as cpu:
+            result = wrk(args.port, endpoint, connections, args.duration)
+        result.update(endpoint=endpoint, connections=connections, peak_rss_kib=sampler.peak,
+                      stolen=cpu.stolen,
+                      cpu_us_per_request=cpu.cpu_s * 1e6 / max(1, result["requests"]))
+        log(f"{endpoint:11} c={connections:<4} {result['rps']:>9.0f} rps  "
+            f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms  "
+            f"cpu {result['cpu_us_per_request']:.1f} us/req  "
+            f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}  "
+            f"stolen {100 * cpu.stolen:.0f}%")
+        if best is None or result["stolen"] < best["stolen"]:
+            best = result
+        if result["stolen"] <= args.max_stolen or attempt == args.retries:
+            break
+        log(f"  the hypervisor stole {100 * result['stolen']:.0f}% of the CPU: measuring again")
+    best["attempts"] = attempt + 1  # how many times it was measured
+    return best
+
+
 def run_system(system, args):
     log(f"== {system['name']}")
     server = Server(system["cmd"], args.port, cwd=system.get("cwd", ROOT))
@@ -231,17 +260,7 @@ def run_system(system, args):
         for endpoint in ("GET /", "POST /items"):
             for connections in args.connections:
                 wrk(args.port, endpoint, connections, args.warmup)
-                with Sampler(server.proc.pid) as sampler, CpuMeter(server.proc.pid) as cpu:
-                    result = wrk(args.port, endpoint, connections, args.duration)
-                result.update(endpoint=endpoint, connections=connections,
-                              peak_rss_kib=sampler.peak, stolen=cpu.stolen,
-                              cpu_us_per_request=cpu.cpu_s * 1e6 / max(1, result["requests"]))
-                log(f"{endpoint:11} c={connections:<4} {result['rps']:>9.0f} rps  "
-                    f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms  "
-                    f"cpu {result['cpu_us_per_request']:.1f} us/req  "
-                    f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}  "
-                    f"stolen {100 * cpu.stolen:.0f}%")
-                runs.append(result)
+                runs.append(measure(server, endpoint, connections, args))
         return {"name": system["name"], "key": system["key"], "command": system["cmd"],
                 "idle_rss_kib": idle, "runs": runs}
     finally:
@@ -368,6 +387,13 @@ def main():
     parser.add_argument("--connections", type=lambda s: [int(c) for c in s.split(",")],
                         default=[1, 32, 256])
     parser.add_argument("--only", help="comma-separated system keys to run")
+    parser.add_argument("--max-stolen", type=float, default=0.05,
+                        help="share of CPU the hypervisor may steal during a measurement "
+                             "before it is taken again")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="how many times a disturbed measurement is taken again")
+    parser.add_argument("--retry-pause", type=float, default=5.0,
+                        help="seconds to wait before measuring again")
     parser.add_argument("--skip-extras", action="store_true",
                         help="skip cold start and density")
     args = parser.parse_args()
@@ -398,6 +424,7 @@ def main():
         systems = [s for s in systems if s["key"] in keys]
 
     results = {"duration_s": args.duration, "warmup_s": args.warmup,
+               "max_stolen": args.max_stolen,
                "connections": args.connections, "systems": []}
     for system in systems:
         results["systems"].append(run_system(system, args))
