@@ -445,15 +445,7 @@ async fn metrics_count_requests_by_app_and_status_and_rejections_by_limit() {
         .unwrap();
     assert_eq!(big.status(), 413);
 
-    let text = support::client()
-        .get(host.admin_url("/metrics"))
-        .bearer_auth(TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = metrics(&host).await;
     // The app served from `hello.wasm` is named `hello`.
     for line in [
         "wasgi_requests_total{app=\"hello\",status=\"200\"} 3",
@@ -473,6 +465,51 @@ async fn metrics_count_requests_by_app_and_status_and_rejections_by_limit() {
         assert!(text.contains(family), "no `{family}` in\n{text}");
     }
     assert!(text.trim_end().ends_with("# EOF"), "{text}");
+}
+
+#[tokio::test]
+async fn requests_no_app_is_mounted_for_are_counted_apart_from_every_app() {
+    // One app, mounted at `/raw` only.
+    let setup = AdminSetup::new();
+    let config = setup.dir.path().join("wasgi.toml");
+    let raw = support::guest("tests/guests/raw");
+    let app = format!(
+        "[[app]]\nname = \"raw\"\nmodule = \"{}\"\nmount = \"/raw\"\n",
+        raw.display()
+    );
+    std::fs::write(&config, app).unwrap();
+    let host = setup.serve(&["--config", config.to_str().unwrap()]);
+    assert_eq!(host.get("/raw/").await.status(), 200);
+    // Outside every mount, a prefix that is not a whole segment included.
+    for path in ["/", "/elsewhere", "/rawish", "/RAW"] {
+        let response = host.get(path).await;
+        assert_eq!(response.status(), 404, "{path}");
+        assert_eq!(response.text().await.unwrap(), r#"{"detail":"Not Found"}"#);
+    }
+
+    let text = metrics(&host).await;
+    assert!(text.contains("wasgi_unrouted_requests_total 4\n"), "{text}");
+    assert!(
+        text.contains("wasgi_requests_total{app=\"raw\",status=\"200\"} 1\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("status=\"404\""),
+        "an app was charged a 404: {text}"
+    );
+}
+
+/// The host's metrics, in Prometheus' text format.
+async fn metrics(host: &Host) -> String {
+    support::client()
+        .get(host.admin_url("/metrics"))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
 }
 
 /// Runs `wasgi ARGS` against the host's admin listener.

@@ -1,5 +1,6 @@
 //! The host's Prometheus metrics: requests by app and status, latency and instantiation time,
-//! instances in flight and requests refused by each limit, served as text on the admin listener.
+//! instances in flight, requests refused by each limit and requests no app is mounted for,
+//! served as text on the admin listener.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -56,6 +57,7 @@ pub struct Metrics {
     in_flight: Family<AppLabels, Gauge>,
     rejections: Family<LimitLabels, Counter>,
     connections: Gauge,
+    unrouted: Counter,
 }
 
 /// One app's handles on the metrics that every request touches.
@@ -83,6 +85,7 @@ impl Metrics {
         let in_flight = Family::<AppLabels, Gauge>::default();
         let rejections = Family::<LimitLabels, Counter>::default();
         let connections = Gauge::default();
+        let unrouted = Counter::default();
         registry.register(
             "requests",
             "Requests answered, by app and status",
@@ -113,6 +116,11 @@ impl Metrics {
             "Client connections open",
             connections.clone(),
         );
+        registry.register(
+            "unrouted_requests",
+            "Requests no app is mounted for, answered 404 by the host",
+            unrouted.clone(),
+        );
         Arc::new(Metrics {
             registry,
             requests,
@@ -121,6 +129,7 @@ impl Metrics {
             in_flight,
             rejections,
             connections,
+            unrouted,
         })
     }
 
@@ -141,6 +150,11 @@ impl Metrics {
     /// The gauge of open client connections.
     pub fn connections(&self) -> &Gauge {
         &self.connections
+    }
+
+    /// The counter of requests no app is mounted for: they have no app to be counted under.
+    pub fn unrouted(&self) -> &Counter {
+        &self.unrouted
     }
 
     /// Everything, in Prometheus' text format.

@@ -14,6 +14,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use prometheus_client::metrics::counter::Counter;
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
@@ -72,8 +73,17 @@ pub async fn serve(
             continue;
         };
         let (registry, instances) = (registry.clone(), instances.clone());
+        let unrouted = metrics.unrouted().clone();
         let service = service_fn(move |request| {
-            respond(registry.clone(), instances.clone(), request, client, server)
+            let unrouted = unrouted.clone();
+            respond(
+                registry.clone(),
+                instances.clone(),
+                unrouted,
+                request,
+                client,
+                server,
+            )
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
@@ -116,6 +126,7 @@ pub async fn serve(
 async fn respond(
     registry: Arc<Registry>,
     instances: Arc<Semaphore>,
+    unrouted: Counter,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
     server: SocketAddr,
@@ -127,6 +138,7 @@ async fn respond(
     let host = host.or_else(|| request.uri().authority().map(|a| a.as_str()));
     let routes = registry.routes();
     let Some((app, root_path)) = routes.select(host, request.uri().path()) else {
+        unrouted.inc();
         return Ok(not_found());
     };
     // This request keeps the version it started on, whatever deploys happen meanwhile.
