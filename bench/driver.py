@@ -241,11 +241,13 @@ def measure(server, endpoint, connections, args):
             f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}  "
             f"stolen {100 * cpu.stolen:.0f}%")
         if best is None or result["stolen"] < best["stolen"]:
-            best = result
+            best, kept = result, attempt + 1
         if result["stolen"] <= args.max_stolen or attempt == args.retries:
             break
         log(f"  the hypervisor stole {100 * result['stolen']:.0f}% of the CPU: measuring again")
     best["attempts"] = attempt + 1  # how many times it was measured
+    if attempt:
+        log(f"  kept attempt {kept} of {attempt + 1} ({100 * best['stolen']:.0f}% stolen)")
     return best
 
 
@@ -397,6 +399,10 @@ def main():
     parser.add_argument("--skip-extras", action="store_true",
                         help="skip cold start and density")
     args = parser.parse_args()
+    if not 0 <= args.max_stolen <= 1:
+        parser.error("--max-stolen is a share of the CPU, from 0 to 1 (0.05 is 5%)")
+    if args.retries < 0 or args.retry_pause < 0:
+        parser.error("--retries and --retry-pause cannot be negative")
     RESULTS.mkdir(exist_ok=True)
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))

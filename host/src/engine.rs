@@ -92,15 +92,17 @@ fn pool(pagemap: bool) -> PoolingAllocationConfig {
     pool
 }
 
-/// With in-place resets there is next to nothing to give back to the kernel, so a finished
-/// instance's slots go back to the pool at once, and the next request reuses the same,
-/// cache-warm slots. Batching them (16) kept every request's memory and tables cycling
-/// through five to ten slots: 5 to 10% more time per in-process request, and up to 13% more
-/// CPU per served `POST /items` (docs/benchmarks.md).
+/// With in-place resets only what an instance dirtied beyond [`MEMORY_KEEP_RESIDENT`] (or
+/// [`TABLE_KEEP_RESIDENT`]) goes back to the kernel, usually nothing, so a finished instance's
+/// slots return to the pool at once: the next request reuses the memory slot just released,
+/// still in the cache, and tables cycle through only as many slots as are in use. Batching
+/// them (16) kept requests cycling through five to nine memory slots and up to eighteen
+/// tables: 4 to 13% more time per in-process request, and 8 to 12% more CPU per served
+/// `POST /items` (bench/analysis.md, item 7).
 const RESET_IN_PLACE_BATCH: usize = 1;
 
 /// Without `PAGEMAP_SCAN` each reset hands the memory back with `madvise`: those calls go in
-/// batches, not one per instance.
+/// batches (one `process_madvise` where the kernel has it), not one per instance.
 const MADVISE_BATCH: usize = 16;
 
 /// Advances `engine`'s epoch every [`EPOCH_TICK`](crate::limits::EPOCH_TICK), for as long as the

@@ -88,7 +88,7 @@ impl Metrics {
         let unrouted = Counter::default();
         registry.register(
             "requests",
-            "Requests answered, by app and status",
+            "Requests answered by an app, by app and status",
             requests.clone(),
         );
         registry.register(
