@@ -23,6 +23,7 @@ pub mod engine;
 pub mod exchange;
 pub mod guest_build;
 mod guest_log;
+mod guest_worker;
 mod heap_trim;
 pub mod limits;
 mod linger;

@@ -328,7 +328,7 @@ fn run(cli: Cli) -> Result<()> {
                 metrics: metrics.clone(),
             };
             let registry = Arc::new(Registry::start(loader, apps, data)?);
-            runtime()?.block_on(async {
+            serve_runtime()?.block_on(async {
                 let shutdown = shutdown::on_signal();
                 let listener = TcpListener::bind(listen)
                     .await
@@ -421,6 +421,21 @@ fn load(app: &Path, cache_dir: Option<&Path>) -> Result<App> {
     let engine = engine::new_engine(cache_dir)?;
     let linker = engine::new_linker(&engine)?;
     App::load(&app_name(&component), &component, &linker)
+}
+
+/// The runtime `wasgi serve` does its I/O on: one worker fewer than the machine has cores
+/// (at least one), because the guest worker (`server::serve`) takes a core of its own.
+/// `TOKIO_WORKER_THREADS` still sets the count.
+fn serve_runtime() -> Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        builder.worker_threads(cores.saturating_sub(1).max(1));
+    }
+    builder
+        .enable_all()
+        .build()
+        .context("failed to start the async runtime")
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
 
 use crate::exchange::{self, Exchange, HttpResponse};
+use crate::guest_worker::{self, GuestWorker};
 use crate::heap_trim::HeapTrim;
 use crate::limits::Limits;
 use crate::metrics::{Limit, Metrics};
@@ -46,6 +47,7 @@ pub async fn serve(
     let instances = Arc::new(Semaphore::new(limits.max_instances));
     let graceful = GracefulShutdown::new();
     let heap_trim = HeapTrim::start(metrics.connections().clone());
+    let guests = Arc::new(GuestWorker::start(guest_worker::CAPACITY)?);
     let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
 
@@ -73,13 +75,13 @@ pub async fn serve(
             continue;
         };
         let (registry, instances) = (registry.clone(), instances.clone());
-        let unrouted = metrics.unrouted().clone();
+        let (guests, unrouted) = (guests.clone(), metrics.unrouted().clone());
         let service = service_fn(move |request| {
-            let unrouted = unrouted.clone();
             respond(
                 registry.clone(),
                 instances.clone(),
-                unrouted,
+                guests.clone(),
+                unrouted.clone(),
                 request,
                 client,
                 server,
@@ -122,10 +124,12 @@ pub async fn serve(
 }
 
 /// Answers one request: the guest runs in a task of its own, so it can keep working after its
-/// response is sent (background work) and a client that leaves doesn't cancel it mid-call.
+/// response is sent (background work) and a client that leaves doesn't cancel it mid-call;
+/// that task runs on the guest worker while it has room.
 async fn respond(
     registry: Arc<Registry>,
     instances: Arc<Semaphore>,
+    guests: Arc<GuestWorker>,
     unrouted: Counter,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
@@ -187,7 +191,7 @@ async fn respond(
     let (exchange, response) =
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
     let guest = app.clone();
-    tokio::spawn(async move {
+    guests.spawn(async move {
         guest.handle(scope, exchange).await;
         drop(admitted);
     });
