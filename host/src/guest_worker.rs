@@ -9,8 +9,8 @@ use tokio::runtime::{Handle, Runtime};
 
 /// How many guests the worker takes at once before the next one runs on the runtime that
 /// accepted its request. A guest waiting on its client (a slow upload) holds its place, so
-/// this also bounds how much such guests can delay others. 4 and 8 measured the same within
-/// noise; 2 left the worker idle more often (bench/analysis.md).
+/// this also bounds how much such guests can delay others. Side by side, 8 used 7% less CPU
+/// per request than 2 (bench/analysis.md, item 8).
 pub const CAPACITY: usize = 8;
 
 /// One thread running guests, so that consecutive requests find the instance machinery, the
