@@ -2,12 +2,14 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
 use http_body_util::BodyExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::Store;
+
 use wasmtime::component::{Component, Linker};
+use wasmtime::{Store, UpdateDeadline};
 
 use crate::bindings::AppPre;
 use crate::bindings::wasgi::asgi::types::Scope;
@@ -238,9 +240,17 @@ impl App {
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.memory);
         // Compute is interrupted at the deadline by epochs; waiting (on the client, in
-        // `receive`) by the timer in `handle`.
-        store.set_epoch_deadline(self.limits.deadline_ticks());
-        store.epoch_deadline_trap();
+        // `receive`) by the timer in `handle`. Until the deadline, a guest that computes
+        // yields at every epoch tick, so that a long handler does not hold up the other
+        // guests of its thread (the guest worker runs many).
+        let (started, timeout) = (Instant::now(), self.limits.timeout);
+        store.epoch_deadline_callback(move |_| {
+            if started.elapsed() >= timeout {
+                return Err(wasmtime::Trap::Interrupt.into());
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store.set_epoch_deadline(1);
         store
     }
 

@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-/// How often the engine's epoch advances; deadlines are counted in these ticks.
+/// How often the engine's epoch advances: a computing guest checks its deadline and yields
+/// to the other guests of its thread this often.
 pub const EPOCH_TICK: Duration = Duration::from_millis(10);
 
 /// The host's limits; the defaults are safe for a shared machine.
@@ -46,13 +47,6 @@ pub struct Limits {
     /// How long requests in flight may take to finish after SIGTERM or SIGINT.
     #[arg(long = "shutdown-grace", default_value = "30s", value_parser = humantime::parse_duration)]
     pub shutdown_grace: Duration,
-}
-
-impl Limits {
-    /// The deadline in epoch ticks, at least one.
-    pub fn deadline_ticks(&self) -> u64 {
-        (self.timeout.as_millis() / EPOCH_TICK.as_millis()).max(1) as u64
-    }
 }
 
 impl Default for Limits {
@@ -112,19 +106,5 @@ mod tests {
                 .unwrap_err()
                 .contains("`lots` is not a size")
         );
-    }
-
-    #[test]
-    fn deadlines_are_whole_ticks() {
-        let limits = Limits {
-            timeout: Duration::from_secs(2),
-            ..Limits::default()
-        };
-        assert_eq!(limits.deadline_ticks(), 200);
-        let tiny = Limits {
-            timeout: Duration::from_millis(1),
-            ..Limits::default()
-        };
-        assert_eq!(tiny.deadline_ticks(), 1);
     }
 }
