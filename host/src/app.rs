@@ -7,7 +7,6 @@ use std::time::Instant;
 use anyhow::{Context as _, Result, bail};
 use http_body_util::BodyExt as _;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
 use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, UpdateDeadline};
 

@@ -44,10 +44,14 @@ pub async fn serve(
         .header_read_timeout(limits.header_timeout);
     let builder = Arc::new(builder);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
-    let instances = Arc::new(Semaphore::new(limits.max_instances));
     let graceful = GracefulShutdown::new();
     let heap_trim = HeapTrim::start(metrics.connections().clone());
-    let guests = Arc::new(GuestWorker::start(guest_worker::CAPACITY)?);
+    let serving = Arc::new(Serving {
+        registry: registry.clone(),
+        instances: Arc::new(Semaphore::new(limits.max_instances)),
+        guests: GuestWorker::start(guest_worker::CAPACITY)?,
+        unrouted: metrics.unrouted().clone(),
+    });
     let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
 
@@ -74,19 +78,8 @@ pub async fn serve(
         let Ok(server) = stream.local_addr() else {
             continue;
         };
-        let (registry, instances) = (registry.clone(), instances.clone());
-        let (guests, unrouted) = (guests.clone(), metrics.unrouted().clone());
-        let service = service_fn(move |request| {
-            respond(
-                registry.clone(),
-                instances.clone(),
-                guests.clone(),
-                unrouted.clone(),
-                request,
-                client,
-                server,
-            )
-        });
+        let serving = serving.clone();
+        let service = service_fn(move |request| respond(serving.clone(), request, client, server));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -123,14 +116,21 @@ pub async fn serve(
     Ok(())
 }
 
+/// What every request of a listener shares: one handle, cloned once per request.
+struct Serving {
+    registry: Arc<Registry>,
+    /// One permit per instance alive, across all apps (`--max-instances`).
+    instances: Arc<Semaphore>,
+    guests: GuestWorker,
+    /// Requests no app is mounted for.
+    unrouted: Counter,
+}
+
 /// Answers one request: the guest runs in a task of its own, so it can keep working after its
 /// response is sent (background work) and a client that leaves doesn't cancel it mid-call;
 /// that task runs on the guest worker while it has room.
 async fn respond(
-    registry: Arc<Registry>,
-    instances: Arc<Semaphore>,
-    guests: Arc<GuestWorker>,
-    unrouted: Counter,
+    serving: Arc<Serving>,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
     server: SocketAddr,
@@ -140,16 +140,16 @@ async fn respond(
         .get(http::header::HOST)
         .and_then(|h| h.to_str().ok());
     let host = host.or_else(|| request.uri().authority().map(|a| a.as_str()));
-    let routes = registry.routes();
+    let routes = serving.registry.routes();
     let Some((app, root_path)) = routes.select(host, request.uri().path()) else {
-        unrouted.inc();
+        serving.unrouted.inc();
         return Ok(not_found());
     };
     // This request keeps the version it started on, whatever deploys happen meanwhile.
     let (app, root_path) = (app.clone(), root_path.to_owned());
     drop(routes);
     let started = Instant::now();
-    let admitted = match (app.admit(), instances.try_acquire_owned()) {
+    let admitted = match (app.admit(), serving.instances.clone().try_acquire_owned()) {
         (Some(app_place), Ok(host_place)) => (app_place, host_place),
         (app_place, _) => {
             let (limit, why) = match app_place {
@@ -191,7 +191,7 @@ async fn respond(
     let (exchange, response) =
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
     let guest = app.clone();
-    guests.spawn(async move {
+    serving.guests.spawn(async move {
         guest.handle(scope, exchange).await;
         drop(admitted);
     });
