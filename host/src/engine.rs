@@ -106,7 +106,8 @@ const RESET_IN_PLACE_BATCH: usize = 1;
 const MADVISE_BATCH: usize = 16;
 
 /// Advances `engine`'s epoch every [`EPOCH_TICK`](crate::limits::EPOCH_TICK), for as long as the
-/// process lives; instance deadlines count these ticks.
+/// process lives. At each tick a computing guest checks its wall-clock deadline and yields
+/// (`App::store`); a snapshot's `init` counts ticks (`preinit`).
 fn start_epoch_ticker(engine: &Engine) {
     let engine = engine.weak();
     std::thread::Builder::new()
