@@ -346,8 +346,8 @@ async def density(wasgi, component, port, idle_count, upload_count):
         for _, writer in connections:
             writer.close()
         del connections
-        # The host gives freed connection memory back within 2 s of a burst of closes
-        # (host/src/heap_trim.rs); 5 s leaves it room on a busy machine.
+        # The host's allocator gives freed connection memory back about 1 s after a burst of
+        # closes (host/src/allocator.rs); 5 s leaves it room on a busy machine.
         await asyncio.sleep(5)
         result["after_idle_rss_kib"] = rss_kib(server.proc.pid)
 

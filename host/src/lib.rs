@@ -15,6 +15,7 @@
 
 pub mod admin;
 pub mod admin_client;
+mod allocator;
 pub mod app;
 mod bindings;
 pub mod config;
@@ -24,7 +25,6 @@ pub mod exchange;
 pub mod guest_build;
 mod guest_log;
 mod guest_worker;
-mod heap_trim;
 pub mod limits;
 mod linger;
 pub mod metrics;

@@ -20,7 +20,6 @@ use tokio::sync::{Semaphore, watch};
 
 use crate::exchange::{self, Exchange, HttpResponse};
 use crate::guest_worker::{self, GuestWorker};
-use crate::heap_trim::HeapTrim;
 use crate::limits::Limits;
 use crate::metrics::{Limit, Metrics};
 use crate::registry::Registry;
@@ -45,7 +44,6 @@ pub async fn serve(
     let builder = Arc::new(builder);
     let connections = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    let heap_trim = HeapTrim::start(metrics.connections().clone());
     let serving = Arc::new(Serving {
         registry: registry.clone(),
         instances: Arc::new(Semaphore::new(limits.max_instances)),
@@ -85,7 +83,7 @@ pub async fn serve(
             .into_owned();
         let connection = graceful.watch(connection);
         let open = metrics.connections().clone();
-        heap_trim.opened(open.inc() + 1);
+        open.inc();
         tokio::spawn(async move {
             if let Err(error) = connection.await {
                 tracing::debug!(%client, "connection ended with an error: {error}");
