@@ -20,7 +20,9 @@ COMPONENTS = [
     ("kernel: sockets, scheduling, syscalls", lambda dso, sym, k: k == "k"),
     ("wasmtime: instantiate, call, tear down", lambda dso, sym, k:
         re.match(r"<?(wasmtime|cranelift|wasmparser)", sym)),
+    # glibc's malloc, or jemalloc (the host's allocator: every symbol prefixed `_rjem_`).
     ("malloc / free", lambda dso, sym, k:
+        sym.startswith("_rjem_") or
         re.search(r"malloc|free|realloc|calloc|_int_|unlink_chunk|__rdl_|__rust_(de|re)?alloc",
                   sym)),
     ("memcpy / memset", lambda dso, sym, k: re.search(r"mem(cpy|move|set|cmp)", sym)),
