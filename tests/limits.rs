@@ -82,6 +82,15 @@ async fn a_guest_computing_until_its_deadline_does_not_hold_up_the_others() {
 }
 
 #[tokio::test]
+async fn a_timeout_too_long_to_reach_is_no_deadline_at_all() {
+    // Far past what a clock can count to from now: no request may fail over it.
+    let host = raw_guest(&["--timeout", "500000000000years"]);
+    for path in ["/", "/bump"] {
+        assert_eq!(host.get(path).await.status(), 200, "{path}");
+    }
+}
+
+#[tokio::test]
 async fn a_memory_bomb_hits_its_limit_with_500_and_the_host_keeps_serving() {
     let host = raw_guest(&["--memory-limit", "32MiB"]);
     let response = host.get("/memory-bomb").await;

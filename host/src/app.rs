@@ -235,16 +235,23 @@ impl App {
     /// A fresh store for one instance serving `exchange`, under the app's memory limit and
     /// deadline.
     fn store(&self, exchange: Exchange) -> Store<InstanceState> {
-        let state = InstanceState::new(exchange, &self.env, self.limits.memory, &self.log_name);
+        let deadline = Instant::now().checked_add(self.limits.timeout);
+        let state = InstanceState::new(
+            exchange,
+            &self.env,
+            self.limits.memory,
+            deadline,
+            &self.log_name,
+        );
         let mut store = Store::new(self.pre.engine(), state);
         store.limiter(|state| &mut state.memory);
         // Compute is interrupted at the deadline by epochs; waiting (on the client, in
         // `receive`) by the timer in `handle`. Until the deadline, a guest that computes
         // yields at every epoch tick, so that a long handler does not hold up the other
-        // guests of its thread (the guest worker runs many).
-        let (started, timeout) = (Instant::now(), self.limits.timeout);
-        store.epoch_deadline_callback(move |_| {
-            if started.elapsed() >= timeout {
+        // guests of its thread (the guest worker runs many). The callback captures nothing
+        // (the deadline is in the store), so setting it allocates nothing per request.
+        store.epoch_deadline_callback(|store| {
+            if store.data().deadline.is_some_and(|at| Instant::now() >= at) {
                 return Err(wasmtime::Trap::Interrupt.into());
             }
             Ok(UpdateDeadline::Yield(1))

@@ -1,6 +1,7 @@
 //! What a guest instance's store holds, and the host side of the WIT imports it calls.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -17,6 +18,9 @@ pub struct InstanceState {
     table: ResourceTable,
     pub memory: MemoryLimit,
     pub exchange: Exchange,
+    /// When the request's time is up: a guest still computing then is interrupted. `None`
+    /// when the timeout is too long to be a point in time (it is never reached).
+    pub deadline: Option<Instant>,
 }
 
 /// Refuses linear-memory growth past a limit, and remembers that it did, so that the trap
@@ -63,10 +67,16 @@ impl ResourceLimiter for MemoryLimit {
 }
 
 impl InstanceState {
-    /// State for an instance of `app` serving the request behind `exchange`, with at most
-    /// `memory` bytes of linear memory. The guest sees `env` and no arguments or files; its
-    /// stdout and stderr become log lines tagged with the app.
-    pub fn new(exchange: Exchange, env: &[(String, String)], memory: u64, app: &Arc<str>) -> Self {
+    /// State for an instance of `app` serving the request behind `exchange` until `deadline`,
+    /// with at most `memory` bytes of linear memory. The guest sees `env` and no arguments or
+    /// files; its stdout and stderr become log lines tagged with the app.
+    pub fn new(
+        exchange: Exchange,
+        env: &[(String, String)],
+        memory: u64,
+        deadline: Option<Instant>,
+        app: &Arc<str>,
+    ) -> Self {
         let wasi = WasiCtx::builder()
             .envs(env)
             .stdout(GuestLog::new(app.clone(), "stdout"))
@@ -77,6 +87,7 @@ impl InstanceState {
             table: ResourceTable::new(),
             memory: MemoryLimit::new(memory),
             exchange,
+            deadline,
         }
     }
 }
