@@ -116,9 +116,11 @@ pub async fn serve(
 
 /// What every request of a listener shares: one handle, cloned once per request.
 struct Serving {
+    /// The apps mounted, and their routes.
     registry: Arc<Registry>,
     /// One permit per instance alive, across all apps (`--max-instances`).
     instances: Arc<Semaphore>,
+    /// The thread guests run on while it has room.
     guests: GuestWorker,
     /// Requests no app is mounted for.
     unrouted: Counter,
