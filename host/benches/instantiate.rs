@@ -6,8 +6,9 @@
 //! `cargo bench -p wasgi-host --bench instantiate`
 //!
 //! With `WASGI_PROFILE_REQUESTS=N` in the environment it skips criterion and serves `GET /` of
-//! `examples/hello` N times after one warm-up request, for an instruction-count profile of
-//! exactly N requests (`bench/profile` runs it under callgrind).
+//! `examples/hello` N times after one warm-up request, for a profile of the in-process request
+//! alone: `WASGI_PERF_MAP=1 perf record -D 1500 -g` of this binary with `--bench` (the delay
+//! skips building and loading the guests).
 
 use std::hint::black_box;
 use std::path::Path;
@@ -60,7 +61,7 @@ fn instantiate_and_handle(c: &mut Criterion) {
     }
 }
 
-/// `requests` times `GET /`: what `bench/profile` has callgrind count (`--toggle-collect`).
+/// `requests` times `GET /`, in a function of its own so that a profile can pick it out.
 #[inline(never)]
 fn profiled_requests(runtime: &tokio::runtime::Runtime, app: &Arc<App>, requests: usize) {
     for _ in 0..requests {
