@@ -16,7 +16,8 @@ COMPONENTS = [
         dso.startswith("[JIT]") or dso.startswith("perf-") or sym.startswith("wasm[")),
     ("kernel: resetting and faulting guest memory", lambda dso, sym, k:
         k == "k" and re.search(r"pagemap|page_fault|madvise|zap_|tlb|_pte|pmd|folio|mm_|"
-                               r"walk_|vma|mas_|mt_find|clear_page|do_anonymous", sym)),
+                               r"walk_|vma|mas_|mt_find|clear_page|do_anonymous|vm_normal_page",
+                               sym)),
     ("kernel: sockets, scheduling, syscalls", lambda dso, sym, k: k == "k"),
     ("wasmtime: instantiate, call, tear down", lambda dso, sym, k:
         re.match(r"<?(wasmtime|cranelift|wasmparser)", sym)),
