@@ -7,8 +7,6 @@
 //! jemalloc's background thread purges pages that stayed unused for a second, so the memory
 //! goes back within seconds without the host asking.
 
-use std::ffi::c_char;
-
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -18,29 +16,15 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// override any of them.
 const OPTIONS: &[u8] = b"background_thread:true,dirty_decay_ms:1000,muzzy_decay_ms:0\0";
 
-/// [`OPTIONS`] as the C string jemalloc reads.
-static OPTIONS_C: [c_char; OPTIONS.len()] = c_chars(OPTIONS);
-
-/// Where jemalloc looks for its options before `main`: its `malloc_conf` symbol, under the
-/// prefix tikv-jemalloc-sys gives jemalloc's symbols.
+/// Where jemalloc looks for its options before `main`: its `malloc_conf` symbol (a
+/// `const char *`, here a reference to the first byte of [`OPTIONS`]), under the prefix
+/// tikv-jemalloc-sys gives jemalloc's symbols.
 #[allow(
     unsafe_code,
     reason = "jemalloc reads its built-in options from this exported symbol"
 )]
 #[unsafe(export_name = "_rjem_malloc_conf")]
-static MALLOC_CONF: Option<&c_char> = Some(&OPTIONS_C[0]);
-
-/// `bytes` as C characters; `N` must be their length.
-const fn c_chars<const N: usize>(bytes: &[u8]) -> [c_char; N] {
-    assert!(bytes.len() == N);
-    let mut out = [0; N];
-    let mut i = 0;
-    while i < N {
-        out[i] = bytes[i] as c_char;
-        i += 1;
-    }
-    out
-}
+static MALLOC_CONF: Option<&u8> = Some(&OPTIONS[0]);
 
 #[cfg(test)]
 mod tests {
