@@ -2,6 +2,7 @@
 //! signatures, and the document [`App::openapi`](crate::App::openapi) assembles — shaped the way
 //! FastAPI shapes its own, so tools and habits carry over.
 
+mod json;
 mod operation;
 mod pages;
 mod schema;

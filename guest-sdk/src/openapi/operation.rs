@@ -1,7 +1,8 @@
 //! Operations: what the route macros know about a route, turned into FastAPI's operation object.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
+use super::json::{object, single, text, texts, titled};
 use super::schema::{Schemas, constrain, title};
 use crate::validation::{Constraints, Kind, Validate};
 
@@ -52,7 +53,7 @@ pub fn param<T: Validate>(
             map.insert("default".to_owned(), default.clone());
         }
         if !map.contains_key("$ref") {
-            map.insert("title".to_owned(), json!(title(name)));
+            map.insert("title".to_owned(), Value::String(title(name)));
         }
     }
     let required = default.is_none() && T::absent().is_none();
@@ -149,16 +150,16 @@ impl RouteDoc {
 pub fn operation(route: &RouteDoc, schemas: &mut Schemas) -> Value {
     let mut op = Map::new();
     if !route.tags.is_empty() {
-        op.insert("tags".into(), json!(route.tags));
+        op.insert("tags".into(), texts(route.tags));
     }
-    op.insert("summary".into(), json!(title(route.name)));
+    op.insert("summary".into(), Value::String(title(route.name)));
     if let Some(description) = route.description {
-        op.insert("description".into(), json!(description));
+        op.insert("description".into(), text(description));
     }
     let operation_id = route.operation_id();
-    op.insert("operationId".into(), json!(operation_id));
+    op.insert("operationId".into(), text(&operation_id));
     if route.deprecated {
-        op.insert("deprecated".into(), json!(true));
+        op.insert("deprecated".into(), Value::Bool(true));
     }
     let parameters: Vec<Value> = route
         .params
@@ -172,7 +173,12 @@ pub fn operation(route: &RouteDoc, schemas: &mut Schemas) -> Value {
                 Location::Cookie => "cookie",
                 Location::Body => unreachable!("filtered out"),
             };
-            json!({"name": p.name, "in": location, "required": p.required, "schema": p.schema})
+            object(vec![
+                ("name", text(&p.name)),
+                ("in", text(location)),
+                ("required", Value::Bool(p.required)),
+                ("schema", p.schema.clone()),
+            ])
         })
         .collect();
     if !parameters.is_empty() {
@@ -185,24 +191,32 @@ pub fn operation(route: &RouteDoc, schemas: &mut Schemas) -> Value {
         .collect();
     if let Some(schema) = body_schema(route, &bodies, &operation_id, schemas) {
         let required = bodies.iter().any(|p| p.required);
-        let mut body = json!({"content": {"application/json": {"schema": schema}}});
+        let content = single("application/json", single("schema", schema));
+        let mut body = vec![("content", content)];
         if required {
-            body["required"] = json!(true);
+            body.push(("required", Value::Bool(true)));
         }
-        op.insert("requestBody".into(), body);
+        op.insert("requestBody".into(), object(body));
     }
     let mut responses = Map::new();
+    let any = Value::Object(Map::new());
     responses.insert(
         route.status.to_string(),
-        json!({"description": "Successful Response", "content": {route.media_type: {"schema": {}}}}),
+        response(
+            "Successful Response",
+            route.media_type,
+            single("schema", any),
+        ),
     );
     if !route.params.is_empty() {
+        let errors = single("$ref", text("#/components/schemas/HTTPValidationError"));
         responses.insert(
             "422".into(),
-            json!({
-                "description": "Validation Error",
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HTTPValidationError"}}},
-            }),
+            response(
+                "Validation Error",
+                "application/json",
+                single("schema", errors),
+            ),
         );
     }
     op.insert("responses".into(), Value::Object(responses));
@@ -232,7 +246,12 @@ fn body_schema(
                 .map(|p| p.name.as_str())
                 .collect();
             Some(schemas.define(&name, |_| {
-                json!({"properties": properties, "type": "object", "required": required, "title": name})
+                object(vec![
+                    ("properties", Value::Object(properties)),
+                    ("type", text("object")),
+                    ("required", texts(&required)),
+                    ("title", text(&name)),
+                ])
             }))
         }
     }
@@ -241,27 +260,43 @@ fn body_schema(
 /// FastAPI's schemas of its 422 body.
 pub(crate) fn define_validation_errors(schemas: &mut Schemas) {
     schemas.define("ValidationError", |_| {
-        json!({
-            "properties": {
-                "loc": {"items": {"anyOf": [{"type": "string"}, {"type": "integer"}]}, "type": "array", "title": "Location"},
-                "msg": {"type": "string", "title": "Message"},
-                "type": {"type": "string", "title": "Error Type"},
-                "input": {"title": "Input"},
-                "ctx": {"type": "object", "title": "Context"},
-            },
-            "type": "object",
-            "required": ["loc", "msg", "type"],
-            "title": "ValidationError",
-        })
+        let location = Value::Array(vec![
+            single("type", text("string")),
+            single("type", text("integer")),
+        ]);
+        let location = object(vec![
+            ("items", single("anyOf", location)),
+            ("type", text("array")),
+            ("title", text("Location")),
+        ]);
+        let properties = object(vec![
+            ("loc", location),
+            ("msg", titled("string", "Message")),
+            ("type", titled("string", "Error Type")),
+            ("input", single("title", text("Input"))),
+            ("ctx", titled("object", "Context")),
+        ]);
+        object(vec![
+            ("properties", properties),
+            ("type", text("object")),
+            ("required", texts(&["loc", "msg", "type"])),
+            ("title", text("ValidationError")),
+        ])
     });
     schemas.define("HTTPValidationError", |_| {
-        json!({
-            "properties": {
-                "detail": {"items": {"$ref": "#/components/schemas/ValidationError"}, "type": "array", "title": "Detail"},
-            },
-            "type": "object",
-            "title": "HTTPValidationError",
-        })
+        let detail = object(vec![
+            (
+                "items",
+                single("$ref", text("#/components/schemas/ValidationError")),
+            ),
+            ("type", text("array")),
+            ("title", text("Detail")),
+        ]);
+        object(vec![
+            ("properties", single("detail", detail)),
+            ("type", text("object")),
+            ("title", text("HTTPValidationError")),
+        ])
     });
 }
 
@@ -276,12 +311,23 @@ pub fn object_schema(name: &str, fields: &[Param]) -> Value {
         .filter(|f| f.required)
         .map(|f| f.name.as_str())
         .collect();
-    let mut schema = json!({"properties": properties, "type": "object"});
+    let mut schema = vec![
+        ("properties", Value::Object(properties)),
+        ("type", text("object")),
+    ];
     if !required.is_empty() {
-        schema["required"] = json!(required);
+        schema.push(("required", texts(&required)));
     }
-    schema["title"] = json!(name);
-    schema
+    schema.push(("title", text(name)));
+    object(schema)
+}
+
+/// A response object: `description`, and `schema` as the content of `media_type`.
+fn response(description: &str, media_type: &str, schema: Value) -> Value {
+    object(vec![
+        ("description", text(description)),
+        ("content", single(media_type, schema)),
+    ])
 }
 
 #[cfg(test)]
