@@ -277,9 +277,12 @@ impl App {
     /// deadline; a trap or a broken limit is logged and costs only this request.
     pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
         let mut store = self.store(exchange);
+        // The instant the epoch callback interrupts a computing guest at; a guest waiting (on
+        // its client, in `receive`) is stopped at the same instant by the timer below.
+        let deadline = store.data().deadline;
         let _running = self.metrics.running();
         let call = async {
-            let started = std::time::Instant::now();
+            let started = Instant::now();
             let instance = self.pre.instantiate_async(&mut store).await?;
             self.metrics.instantiated(started.elapsed());
             instance
@@ -287,7 +290,11 @@ impl App {
                 .call_handle(&mut store, &scope)
                 .await
         };
-        let result = tokio::time::timeout(self.limits.timeout, call).await;
+        let result = match deadline {
+            Some(at) => tokio::time::timeout_at(at.into(), call).await,
+            // A timeout too long to be a point in time is never reached.
+            None => Ok(call.await),
+        };
         let state = store.into_data();
         let limit = failure_limit(&result, state.memory.exceeded);
         let (failure, reason) = match (limit, &result) {
