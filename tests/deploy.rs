@@ -75,6 +75,17 @@ async fn admin(host: &Host, method: reqwest::Method, path: &str) -> (StatusCode,
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// The names `GET /apps` lists, in its order.
+async fn app_names(host: &Host) -> Vec<String> {
+    let (status, apps) = admin(host, reqwest::Method::GET, "/apps").await;
+    assert_eq!(status, 200, "{apps}");
+    apps.as_array()
+        .unwrap()
+        .iter()
+        .map(|app| app["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 fn module(dir: &str) -> Vec<u8> {
     std::fs::read(support::guest(dir)).unwrap()
 }
@@ -167,21 +178,14 @@ async fn a_deployed_app_answers_under_its_mount_and_comes_back_after_a_restart()
     assert_eq!(app["mount"], "/second");
     assert_eq!(text(&host, "/second/").await.1, HELLO);
 
-    let (status, apps) = admin(&host, reqwest::Method::GET, "/apps").await;
-    assert_eq!(status, 200);
-    let names: Vec<&str> = apps
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|app| app["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names.len(), 3, "{apps}");
+    let names = app_names(&host).await;
+    assert_eq!(names.len(), 3, "{names:?}");
 
     // Remove the configured app and one deployed app: both stay gone after a restart.
     let (status, _) = admin(&host, reqwest::Method::DELETE, "/apps/second").await;
     assert_eq!(status, 200);
-    let configured_name = names.iter().find(|n| **n != "params" && **n != "second");
-    let configured_name = configured_name.unwrap().to_string();
+    let configured_name = names.iter().find(|n| *n != "params" && *n != "second");
+    let configured_name = configured_name.unwrap().clone();
     let (status, _) = admin(
         &host,
         reqwest::Method::DELETE,
@@ -256,6 +260,41 @@ async fn a_bad_deploy_is_refused_with_its_reason_and_the_old_version_keeps_answe
     let (status, app) = admin(&host, reqwest::Method::GET, "/apps/app").await;
     assert_eq!(status, 200);
     assert_eq!(app["mount"], "/app");
+}
+
+/// Deploys are serialised, but one still being checked holds up no listing: while a deploy's
+/// smoke check computes towards its one-minute deadline, `GET /apps` answers at once with the
+/// apps serving, and the check is still running when it does.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_app_list_answers_while_a_deploy_is_being_smoke_checked() {
+    let setup = AdminSetup::new();
+    let hello = support::guest("examples/hello");
+    let host = setup.serve(&[hello.to_str().unwrap()]);
+
+    let slow = support::client()
+        .put(host.admin_url("/apps/slow?mount=/slow&smoke=/loop&timeout=60s"))
+        .bearer_auth(TOKEN)
+        .body(module("tests/guests/raw"))
+        .send();
+    let slow = tokio::spawn(slow);
+    let checking = "wasgi_instances_in_flight{app=\"slow\"}";
+    let waited = std::time::Instant::now();
+    while metric_sum(&host, checking).await < 1.0 {
+        assert!(
+            waited.elapsed() < std::time::Duration::from_secs(50),
+            "the slow deploy's smoke check never started"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+
+    assert_eq!(app_names(&host).await, ["hello"]);
+    assert_eq!(
+        metric_sum(&host, checking).await,
+        1.0,
+        "the listing waited for the deploy's smoke check to end"
+    );
+    assert!(!slow.is_finished());
+    slow.abort();
 }
 
 #[tokio::test]

@@ -109,7 +109,7 @@ async fn respond(admin: &Admin, request: Request<Incoming>) -> AdminResponse {
             )
             .body(Full::new(Bytes::from(admin.metrics.render())))
             .expect("a valid response")),
-        (&Method::GET, "/apps") => Ok(json(StatusCode::OK, &admin.registry.list().await)),
+        (&Method::GET, "/apps") => Ok(json(StatusCode::OK, &admin.registry.list())),
         (_, "/apps") => Err(not_allowed("GET")),
         (_, other) => match other.strip_prefix("/apps/") {
             Some(name) => app_call(admin, request, &method, name).await,
@@ -139,7 +139,7 @@ async fn app_call(
     }
     match *method {
         Method::GET => {
-            let apps = admin.registry.list().await;
+            let apps = admin.registry.list();
             match apps.into_iter().find(|app| app.spec.name == name) {
                 Some(app) => Ok(json(StatusCode::OK, &app)),
                 None => Err(Refused {

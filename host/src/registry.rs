@@ -171,6 +171,9 @@ impl Loader {
 /// The apps of a running host.
 pub struct Registry {
     routes: ArcSwap<Mounts>,
+    /// The apps serving now, by name, for listing: published with `routes`, so that a listing
+    /// never waits for a deploy still being compiled or checked under the lock below.
+    listing: ArcSwap<Vec<AppInfo>>,
     /// The apps by name; the lock also serialises changes.
     apps: tokio::sync::Mutex<BTreeMap<String, Entry>>,
     /// Replaced and removed versions that may still be finishing requests.
@@ -263,6 +266,7 @@ impl Registry {
         }
         Ok(Registry {
             routes: ArcSwap::from_pointee(routes(&entries)),
+            listing: ArcSwap::from_pointee(listing(&entries)),
             apps: tokio::sync::Mutex::new(entries),
             retired: Mutex::new(Vec::new()),
             loader: Arc::new(loader),
@@ -278,10 +282,10 @@ impl Registry {
         self.routes.load()
     }
 
-    /// The apps, by name.
-    pub async fn list(&self) -> Vec<AppInfo> {
-        let apps = self.apps.lock().await;
-        apps.values().map(|entry| entry.info.clone()).collect()
+    /// The apps serving now, by name. A deploy in progress is not waited for: it shows once it
+    /// takes traffic.
+    pub fn list(&self) -> Vec<AppInfo> {
+        self.listing.load().as_ref().clone()
     }
 
     /// Deploys `bytes` as app `name`, or replaces its module, with `change` made to its
@@ -348,7 +352,7 @@ impl Registry {
         if let Some(old) = apps.insert(name.to_owned(), entry) {
             self.retire(old.app);
         }
-        self.routes.store(Arc::new(routes(&apps)));
+        self.publish(&apps);
         tracing::info!(app = %name, mount = %info.spec.mount, sha256 = %info.sha256,
             "{}", if created { "deployed" } else { "replaced" });
         Ok((info, created))
@@ -382,7 +386,7 @@ impl Registry {
         if let Some(old) = apps.insert(name.to_owned(), Entry { info, app }) {
             self.retire(old.app);
         }
-        self.routes.store(Arc::new(routes(&apps)));
+        self.publish(&apps);
         Ok(())
     }
 
@@ -408,7 +412,7 @@ impl Registry {
         )
         .map_err(|error| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")))?;
         let entry = apps.remove(name).expect("the app was just found");
-        self.routes.store(Arc::new(routes(&apps)));
+        self.publish(&apps);
         self.retire(entry.app);
         tracing::info!(app = %name, "removed");
         Ok(entry.info)
@@ -470,6 +474,12 @@ impl Registry {
         Ok(())
     }
 
+    /// Makes `apps` the ones requests are routed to and the listing shows.
+    fn publish(&self, apps: &BTreeMap<String, Entry>) {
+        self.routes.store(Arc::new(routes(apps)));
+        self.listing.store(Arc::new(listing(apps)));
+    }
+
     fn retire(&self, app: Arc<App>) {
         let mut retired = self.retired.lock().expect("not poisoned");
         retired.retain(|old| old.strong_count() > 0);
@@ -478,6 +488,11 @@ impl Registry {
 }
 
 /// The routing table of `apps`.
+/// What `list` shows of `apps`.
+fn listing(apps: &BTreeMap<String, Entry>) -> Vec<AppInfo> {
+    apps.values().map(|entry| entry.info.clone()).collect()
+}
+
 fn routes(apps: &BTreeMap<String, Entry>) -> Mounts {
     Mounts::new(
         apps.values()
