@@ -487,12 +487,12 @@ impl Registry {
     }
 }
 
-/// The routing table of `apps`.
 /// What `list` shows of `apps`.
 fn listing(apps: &BTreeMap<String, Entry>) -> Vec<AppInfo> {
     apps.values().map(|entry| entry.info.clone()).collect()
 }
 
+/// The routing table of `apps`.
 fn routes(apps: &BTreeMap<String, Entry>) -> Mounts {
     Mounts::new(
         apps.values()
