@@ -24,7 +24,7 @@ pub struct App {
     /// The name as the guest's log lines carry it.
     log_name: Arc<str>,
     pre: AppPre<InstanceState>,
-    env: Vec<(String, String)>,
+    env: Arc<[(String, String)]>,
     limits: Limits,
     access_log: bool,
     /// One permit per request in flight, held until its guest finishes (background work too).
@@ -119,7 +119,7 @@ impl App {
             name: name.to_owned(),
             log_name: Arc::from(name),
             pre,
-            env: Vec::new(),
+            env: Arc::new([]),
             limits,
             access_log: true,
             in_flight,
@@ -174,7 +174,7 @@ impl App {
 
     /// Sets the environment variables every instance of the app sees.
     pub fn with_env(mut self, env: Vec<(String, String)>) -> Self {
-        self.env = env;
+        self.env = env.into();
         self
     }
 

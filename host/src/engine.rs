@@ -12,6 +12,8 @@ use wasmtime::{
 
 use crate::bindings;
 use crate::state::InstanceState;
+use crate::wasi_ctx::InsecureSeed;
+use wasmtime_wasi::p2::bindings::random::insecure_seed;
 
 /// How many guest instances may exist at once across all apps. Each request holds one instance
 /// until its handler returns; the pooling allocator reserves address space for this many up
@@ -122,10 +124,17 @@ fn start_epoch_ticker(engine: &Engine) {
 }
 
 /// A linker with everything a guest may import: WASI preview 2 and wasgi's own `server`
-/// interface (`receive` and `send`).
+/// interface (`receive` and `send`). `wasi:random/insecure-seed` is wasgi's own, which needs
+/// no WASI context ([`InsecureSeed`]).
 pub fn new_linker(engine: &Engine) -> Result<Linker<InstanceState>> {
-    let mut linker = Linker::new(engine);
+    let mut linker = Linker::<InstanceState>::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker).context("failed to link WASI")?;
+    linker.allow_shadowing(true);
+    insecure_seed::add_to_linker::<_, HasSelf<InsecureSeed>>(&mut linker, |state| {
+        &mut state.insecure_seed
+    })
+    .context("failed to link wasi:random/insecure-seed")?;
+    linker.allow_shadowing(false);
     bindings::App::add_to_linker::<_, HasSelf<InstanceState>>(&mut linker, |state| state)
         .context("failed to link the wasgi interface")?;
     Ok(linker)

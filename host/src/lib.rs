@@ -36,3 +36,4 @@ pub mod scope;
 pub mod server;
 pub mod shutdown;
 mod state;
+mod wasi_ctx;

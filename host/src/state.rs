@@ -5,16 +5,18 @@ use std::time::Instant;
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
-use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi::{WasiCtxView, WasiView};
 
 use crate::bindings::wasgi::asgi::{server, types};
 use crate::exchange::Exchange;
-use crate::guest_log::GuestLog;
+use crate::wasi_ctx::{InsecureSeed, LazyWasi};
 
 /// The data of one instance's `Store`: its WASI context, its memory limit and its request's
 /// exchange.
 pub struct InstanceState {
-    wasi: WasiCtx,
+    wasi: LazyWasi,
+    /// The seed `wasi:random/insecure-seed` gives this instance.
+    pub insecure_seed: InsecureSeed,
     table: ResourceTable,
     pub memory: MemoryLimit,
     pub exchange: Exchange,
@@ -72,18 +74,14 @@ impl InstanceState {
     /// files; its stdout and stderr become log lines tagged with the app.
     pub fn new(
         exchange: Exchange,
-        env: &[(String, String)],
+        env: &Arc<[(String, String)]>,
         memory: u64,
         deadline: Option<Instant>,
         app: &Arc<str>,
     ) -> Self {
-        let wasi = WasiCtx::builder()
-            .envs(env)
-            .stdout(GuestLog::new(app.clone(), "stdout"))
-            .stderr(GuestLog::new(app.clone(), "stderr"))
-            .build();
         InstanceState {
-            wasi,
+            wasi: LazyWasi::new(env, app),
+            insecure_seed: InsecureSeed::default(),
             table: ResourceTable::new(),
             memory: MemoryLimit::new(memory),
             exchange,
@@ -95,7 +93,7 @@ impl InstanceState {
 impl WasiView for InstanceState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx: self.wasi.get(),
             table: &mut self.table,
         }
     }
