@@ -1,7 +1,7 @@
 //! A loaded guest app: its component, checked and pre-linked once, instantiated per request.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 
 use anyhow::{Context as _, Result, bail};
@@ -11,12 +11,18 @@ use wasmtime::component::{Component, Linker};
 use wasmtime::{Store, UpdateDeadline};
 
 use crate::bindings::AppPre;
-use crate::bindings::wasgi::asgi::types::Scope;
 use crate::exchange::{Exchange, Failure, Outcome};
 use crate::limits::Limits;
 use crate::metrics::{AppMetrics, Limit, Metrics};
 use crate::preinit;
+use crate::scope::{Connection, RequestHead};
 use crate::state::InstanceState;
+
+/// The connection an in-process request ([`App::get`]) comes on: from and to the loopback.
+static IN_PROCESS: LazyLock<Arc<Connection>> = LazyLock::new(|| {
+    let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    Arc::new(Connection::new(local, local))
+});
 
 /// A guest app ready to serve: everything that can be done once per deploy is done.
 pub struct App {
@@ -210,10 +216,13 @@ impl App {
             .body(())
             .with_context(|| format!("`{path}` is not a request path"))?;
         let (parts, ()) = request.into_parts();
-        let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        let scope = crate::scope::scope(&parts, local, local, root_path);
+        let head = RequestHead {
+            parts,
+            connection: IN_PROCESS.clone(),
+            root_path: root_path.to_owned(),
+        };
         let (exchange, response) = Exchange::without_body();
-        let outcome = self.handle(scope, exchange).await;
+        let outcome = self.handle(head, exchange).await;
         let response = response.await.context("the guest gave no response")?;
         if matches!(outcome, Outcome::NoResponse | Outcome::Truncated) {
             bail!("the guest failed while answering (see the log for why)");
@@ -275,7 +284,10 @@ impl App {
     /// Serves one request in a fresh instance: instantiate, call `handle(scope)`, and finish the
     /// exchange however the guest ended. The instance runs under the app's memory limit and
     /// deadline; a trap or a broken limit is logged and costs only this request.
-    pub async fn handle(self: Arc<Self>, scope: Scope, exchange: Exchange) -> Outcome {
+    pub async fn handle(self: Arc<Self>, head: RequestHead, exchange: Exchange) -> Outcome {
+        let scope_parts = head.scope_parts();
+        let scope = scope_parts.scope();
+        let (method, path) = (scope.method, scope.path);
         let mut store = self.store(exchange);
         // The instant the epoch callback interrupts a computing guest at; a guest waiting (on
         // its client, in `receive`) is stopped at the same instant by the timer below.
@@ -287,7 +299,7 @@ impl App {
             self.metrics.instantiated(started.elapsed());
             instance
                 .wasgi_asgi_handler()
-                .call_handle(&mut store, &scope)
+                .call_handle(&mut store, scope)
                 .await
         };
         let result = match deadline {
@@ -319,7 +331,7 @@ impl App {
             (None, Outcome::TooLarge) => self.metrics.rejected(Limit::body_size),
             (None, _) => {}
         }
-        let (app, method, path) = (&self.name, &scope.method, &scope.path);
+        let app = &self.name;
         match (reason, outcome) {
             (Some(reason), _) => {
                 tracing::error!(app = %app, method = %method, path = %path, "guest trapped: {reason}");

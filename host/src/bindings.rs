@@ -5,4 +5,6 @@ wasmtime::component::bindgen!({
     world: "app",
     imports: { default: async },
     exports: { default: async },
+    // The scope the host passes to `handle` borrows the request's head instead of copying it.
+    ownership: Borrowing { duplicate_if_necessary: true },
 });

@@ -1,62 +1,113 @@
 //! Builds the ASGI-shaped `scope` record a guest receives from an HTTP request's head.
 
+use std::borrow::Cow;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::{Version, header};
 use percent_encoding::percent_decode;
 
 use crate::bindings::wasgi::asgi::types::{Address, Scope, ScopeType};
 
-/// The scope for a request with head `parts`, received from `client` on `server`, for an app
-/// mounted at `root_path` (`""` at the root).
-///
-/// `path` is percent-decoded (invalid UTF-8 becomes U+FFFD, as uvicorn does) and `raw_path`
-/// keeps the bytes as sent. HTTP/2 carries the host in `:authority`, which hyper keeps in the
-/// URI, so it is added as a `host` header there, as ASGI servers do.
-pub fn scope(
-    parts: &http::request::Parts,
-    client: SocketAddr,
-    server: SocketAddr,
-    root_path: &str,
-) -> Scope {
-    let raw_path = parts.uri.path();
-    let mut headers: Vec<(Vec<u8>, Vec<u8>)> = Vec::with_capacity(parts.headers.len() + 1);
-    if !parts.headers.contains_key(header::HOST)
-        && let Some(authority) = parts.uri.authority()
-    {
-        headers.push((b"host".to_vec(), authority.as_str().as_bytes().to_vec()));
+/// A request's head, owned, as it travels to the task that runs its guest: the guest's
+/// [`Scope`] borrows from it ([`RequestHead::scope_parts`]) rather than copying every string.
+pub struct RequestHead {
+    /// Method, URI, version and headers, as hyper parsed them.
+    pub parts: http::request::Parts,
+    /// The connection the request came on.
+    pub connection: Arc<Connection>,
+    /// The app's mount prefix (`""` at the root).
+    pub root_path: String,
+}
+
+/// The two ends of a connection as a scope names them, formatted once per connection rather
+/// than once per request.
+pub struct Connection {
+    client: (String, u16),
+    server: (String, u16),
+}
+
+impl Connection {
+    /// A connection from `client` to `server`.
+    pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
+        let end = |addr: SocketAddr| (addr.ip().to_string(), addr.port());
+        Connection {
+            client: end(client),
+            server: end(server),
+        }
     }
-    headers.extend(
-        parts
-            .headers
-            .iter()
-            .map(|(name, value)| (name.as_str().as_bytes().to_vec(), value.as_bytes().to_vec())),
-    );
-    Scope {
-        type_: ScopeType::Http,
-        http_version: http_version(parts.version).to_owned(),
-        method: parts.method.as_str().to_owned(),
-        scheme: "http".to_owned(),
-        path: strip_root(
-            &percent_decode(raw_path.as_bytes()).decode_utf8_lossy(),
+}
+
+/// What a [`Scope`] borrows besides the head itself: the decoded path and the header list.
+pub struct ScopeParts<'h> {
+    head: &'h RequestHead,
+    decoded_path: Cow<'h, str>,
+    headers: Vec<(&'h [u8], &'h [u8])>,
+}
+
+impl RequestHead {
+    /// The pieces the scope borrows. `path` is percent-decoded (invalid UTF-8 becomes U+FFFD,
+    /// as uvicorn does) and `raw_path` keeps the bytes as sent. HTTP/2 carries the host in
+    /// `:authority`, which hyper keeps in the URI, so it is added as a `host` header there, as
+    /// ASGI servers do.
+    pub fn scope_parts(&self) -> ScopeParts<'_> {
+        let parts = &self.parts;
+        let mut headers = Vec::with_capacity(parts.headers.len() + 1);
+        if !parts.headers.contains_key(header::HOST)
+            && let Some(authority) = parts.uri.authority()
+        {
+            headers.push((&b"host"[..], authority.as_str().as_bytes()));
+        }
+        headers.extend(
+            parts
+                .headers
+                .iter()
+                .map(|(name, value)| (name.as_str().as_bytes(), value.as_bytes())),
+        );
+        ScopeParts {
+            head: self,
+            decoded_path: percent_decode(parts.uri.path().as_bytes()).decode_utf8_lossy(),
+            headers,
+        }
+    }
+}
+
+impl ScopeParts<'_> {
+    /// The scope for the request, as the guest's `handle` receives it.
+    pub fn scope(&self) -> Scope<'_> {
+        let RequestHead {
+            parts,
+            connection,
             root_path,
-        ),
-        raw_path: raw_path.as_bytes().to_vec(),
-        query_string: parts.uri.query().unwrap_or("").as_bytes().to_vec(),
-        root_path: root_path.to_owned(),
-        headers,
-        client: Some(address(client)),
-        server: Some(address(server)),
+        } = self.head;
+        Scope {
+            type_: ScopeType::Http,
+            http_version: http_version(parts.version),
+            method: parts.method.as_str(),
+            scheme: "http",
+            path: strip_root(&self.decoded_path, root_path),
+            raw_path: parts.uri.path().as_bytes(),
+            query_string: parts.uri.query().unwrap_or("").as_bytes(),
+            root_path,
+            headers: &self.headers,
+            client: Some(address(&connection.client)),
+            server: Some(address(&connection.server)),
+        }
     }
+}
+
+/// A connection's end as a scope's `client` or `server`.
+fn address((host, port): &(String, u16)) -> Address<'_> {
+    Address { host, port: *port }
 }
 
 /// The path below the mount prefix: `/api/items` under `/api` is `/items`; the prefix itself
 /// is `/`.
-fn strip_root(path: &str, root_path: &str) -> String {
+fn strip_root<'p>(path: &'p str, root_path: &str) -> &'p str {
     match path.strip_prefix(root_path) {
-        Some("") => "/".to_owned(),
-        Some(rest) if !root_path.is_empty() => rest.to_owned(),
-        _ => path.to_owned(),
+        Some("") => "/",
+        Some(rest) if !root_path.is_empty() => rest,
+        _ => path,
     }
 }
 
@@ -70,33 +121,41 @@ fn http_version(version: Version) -> &'static str {
     }
 }
 
-fn address(addr: SocketAddr) -> Address {
-    Address {
-        host: addr.ip().to_string(),
-        port: addr.port(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn parts(request: http::Request<()>) -> http::request::Parts {
-        request.into_parts().0
+    /// The head of `request` on a connection from `client` to `server`, under `root_path`.
+    fn head(
+        request: http::Request<()>,
+        client: &str,
+        server: &str,
+        root_path: &str,
+    ) -> RequestHead {
+        RequestHead {
+            parts: request.into_parts().0,
+            connection: Arc::new(Connection::new(
+                client.parse().unwrap(),
+                server.parse().unwrap(),
+            )),
+            root_path: root_path.to_owned(),
+        }
     }
 
-    fn addr(s: &str) -> SocketAddr {
-        s.parse().unwrap()
+    fn get(uri: &str) -> http::Request<()> {
+        http::Request::get(uri).body(()).unwrap()
     }
 
     #[test]
     fn path_is_decoded_and_raw_path_kept() {
-        let head = parts(
-            http::Request::get("/files/a%20b/%E2%9C%93?q=a%20b&x=1")
-                .body(())
-                .unwrap(),
+        let head = head(
+            get("/files/a%20b/%E2%9C%93?q=a%20b&x=1"),
+            "127.0.0.1:5000",
+            "127.0.0.1:8000",
+            "",
         );
-        let scope = scope(&head, addr("127.0.0.1:5000"), addr("127.0.0.1:8000"), "");
+        let parts = head.scope_parts();
+        let scope = parts.scope();
         assert_eq!(scope.path, "/files/a b/✓");
         assert_eq!(scope.raw_path, b"/files/a%20b/%E2%9C%93");
         assert_eq!(scope.query_string, b"q=a%20b&x=1");
@@ -108,68 +167,63 @@ mod tests {
 
     #[test]
     fn a_mount_prefix_is_the_root_path_and_leaves_the_path() {
-        let head = parts(http::Request::get("/api/items/5?x=1").body(()).unwrap());
-        let mounted = scope(&head, addr("127.0.0.1:1"), addr("127.0.0.1:2"), "/api");
-        assert_eq!(
-            (mounted.root_path.as_str(), mounted.path.as_str()),
-            ("/api", "/items/5")
+        let mounted = head(
+            get("/api/items/5?x=1"),
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+            "/api",
         );
-        assert_eq!(mounted.raw_path, b"/api/items/5");
-        let head = parts(http::Request::get("/api").body(()).unwrap());
-        assert_eq!(
-            scope(&head, addr("127.0.0.1:1"), addr("127.0.0.1:2"), "/api").path,
-            "/"
-        );
+        let parts = mounted.scope_parts();
+        let scope = parts.scope();
+        assert_eq!((scope.root_path, scope.path), ("/api", "/items/5"));
+        assert_eq!(scope.raw_path, b"/api/items/5");
+        let prefix = head(get("/api"), "127.0.0.1:1", "127.0.0.1:2", "/api");
+        assert_eq!(prefix.scope_parts().scope().path, "/");
     }
 
     #[test]
     fn invalid_utf8_in_path_becomes_replacement_character() {
-        let head = parts(http::Request::get("/x%FFy").body(()).unwrap());
-        let scope = scope(&head, addr("[::1]:1"), addr("[::1]:2"), "");
+        let head = head(get("/x%FFy"), "[::1]:1", "[::1]:2", "");
+        let parts = head.scope_parts();
+        let scope = parts.scope();
         assert_eq!(scope.path, "/x\u{FFFD}y");
         assert_eq!(scope.client.unwrap().host, "::1");
     }
 
     #[test]
     fn repeated_headers_are_kept_in_order() {
-        let head = parts(
-            http::Request::get("/")
-                .header("x-token", "a")
-                .header("Accept", "*/*")
-                .header("x-token", "b")
-                .body(())
-                .unwrap(),
-        );
-        let scope = scope(&head, addr("127.0.0.1:1"), addr("127.0.0.1:2"), "");
+        let request = http::Request::get("/")
+            .header("x-token", "a")
+            .header("Accept", "*/*")
+            .header("x-token", "b")
+            .body(())
+            .unwrap();
+        let head = head(request, "127.0.0.1:1", "127.0.0.1:2", "");
+        let parts = head.scope_parts();
+        let scope = parts.scope();
         let tokens: Vec<_> = scope
             .headers
             .iter()
-            .filter(|(name, _)| name == b"x-token")
+            .filter(|(name, _)| *name == b"x-token")
             .collect();
         assert_eq!(
             tokens,
-            [
-                &(b"x-token".to_vec(), b"a".to_vec()),
-                &(b"x-token".to_vec(), b"b".to_vec())
-            ]
+            [&(&b"x-token"[..], &b"a"[..]), &(&b"x-token"[..], &b"b"[..])]
         );
-        assert!(scope.headers.iter().any(|(name, _)| name == b"accept"));
+        assert!(scope.headers.iter().any(|(name, _)| *name == b"accept"));
     }
 
     #[test]
     fn http2_authority_becomes_host_header() {
-        let head = parts(
-            http::Request::get("http://example.com:8000/x")
-                .version(Version::HTTP_2)
-                .body(())
-                .unwrap(),
-        );
-        let scope = scope(&head, addr("127.0.0.1:1"), addr("127.0.0.1:2"), "");
+        let request = http::Request::get("http://example.com:8000/x")
+            .version(Version::HTTP_2)
+            .body(())
+            .unwrap();
+        let head = head(request, "127.0.0.1:1", "127.0.0.1:2", "");
+        let parts = head.scope_parts();
+        let scope = parts.scope();
         assert_eq!(scope.http_version, "2");
-        assert_eq!(
-            scope.headers[0],
-            (b"host".to_vec(), b"example.com:8000".to_vec())
-        );
+        assert_eq!(scope.headers[0], (&b"host"[..], &b"example.com:8000"[..]));
         assert_eq!(scope.path, "/x");
     }
 }

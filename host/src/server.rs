@@ -23,7 +23,7 @@ use crate::guest_worker::{self, GuestWorker};
 use crate::limits::Limits;
 use crate::metrics::{Limit, Metrics};
 use crate::registry::Registry;
-use crate::scope::scope;
+use crate::scope::{Connection, RequestHead};
 
 /// Serves the apps of `registry` on `listener` until `shutdown` turns true, then lets requests
 /// in flight finish (within `limits.shutdown_grace`) and returns. `limits` holds the connection
@@ -77,7 +77,9 @@ pub async fn serve(
             continue;
         };
         let serving = serving.clone();
-        let service = service_fn(move |request| respond(serving.clone(), request, client, server));
+        let ends = Arc::new(Connection::new(client, server));
+        let service =
+            service_fn(move |request| respond(serving.clone(), request, client, ends.clone()));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -133,7 +135,7 @@ async fn respond(
     serving: Arc<Serving>,
     request: hyper::Request<Incoming>,
     client: SocketAddr,
-    server: SocketAddr,
+    connection: Arc<Connection>,
 ) -> Result<HttpResponse, Infallible> {
     let host = request
         .headers()
@@ -187,12 +189,16 @@ async fn respond(
         return Ok(response);
     }
     let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
-    let scope = scope(&parts, client, server, &root_path);
+    let head = RequestHead {
+        parts,
+        connection,
+        root_path,
+    };
     let (exchange, response) =
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
     let guest = app.clone();
     serving.guests.spawn(async move {
-        guest.handle(scope, exchange).await;
+        guest.handle(head, exchange).await;
         drop(admitted);
     });
     // The exchange always answers, even when the guest traps, so this only fails if the guest
