@@ -10,10 +10,11 @@ use wasmtime::{
     PoolingAllocationConfig, ProfilingStrategy,
 };
 
+use wasmtime_wasi::p2::bindings::random::insecure_seed;
+
 use crate::bindings;
 use crate::state::InstanceState;
 use crate::wasi_ctx::InsecureSeed;
-use wasmtime_wasi::p2::bindings::random::insecure_seed;
 
 /// How many guest instances may exist at once across all apps. Each request holds one instance
 /// until its handler returns; the pooling allocator reserves address space for this many up

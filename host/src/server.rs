@@ -188,7 +188,10 @@ async fn respond(
             .answered(response.status().as_u16(), started.elapsed());
         return Ok(response);
     }
-    let (method, path) = (parts.method.clone(), parts.uri.path().to_owned());
+    // The head goes to the guest's task; the access log keeps copies of what it names.
+    let logged = app
+        .access_log()
+        .then(|| (parts.method.clone(), parts.uri.path().to_owned()));
     let head = RequestHead {
         parts,
         connection,
@@ -208,7 +211,7 @@ async fn respond(
         .unwrap_or_else(|_| exchange::internal_server_error());
     let elapsed = started.elapsed();
     app.metrics().answered(response.status().as_u16(), elapsed);
-    if app.access_log() {
+    if let Some((method, path)) = logged {
         // Logged when the head is ready: a streamed body may still be flowing.
         tracing::info!(
             target: "wasgi::access",

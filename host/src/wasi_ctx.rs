@@ -10,41 +10,37 @@ use crate::guest_log::GuestLog;
 /// A guest's WASI context, built on its first WASI call. Most requests make none: building
 /// one (its clocks, two seeded random generators, the environment, the log streams) was a
 /// fifth of wasgi's own part of an in-process `GET /`, for a context no call used.
-pub enum LazyWasi {
-    /// What the context is built from when it is first needed: the environment the guest
-    /// sees, and the app whose log its stdout and stderr go to.
-    Pending {
-        env: Arc<[(String, String)]>,
-        app: Arc<str>,
-    },
-    /// The context, built (boxed: the store's data stays small while it is not).
-    Built(Box<WasiCtx>),
+pub struct LazyWasi {
+    /// The environment the guest sees.
+    env: Arc<[(String, String)]>,
+    /// The app whose log the guest's stdout and stderr go to.
+    app: Arc<str>,
+    /// The context, once a call needed it (boxed: the store's data stays small until then).
+    ctx: Option<Box<WasiCtx>>,
 }
 
 impl LazyWasi {
     /// The context of a guest of `app` that sees `env` and no arguments or files; its stdout
     /// and stderr become log lines tagged with the app. Nothing is built yet.
     pub fn new(env: &Arc<[(String, String)]>, app: &Arc<str>) -> Self {
-        LazyWasi::Pending {
+        LazyWasi {
             env: env.clone(),
             app: app.clone(),
+            ctx: None,
         }
     }
 
     /// The context, built now if this is the first call that needs it.
     pub fn get(&mut self) -> &mut WasiCtx {
-        if let LazyWasi::Pending { env, app } = self {
+        let LazyWasi { env, app, ctx } = self;
+        ctx.get_or_insert_with(|| {
             let ctx = WasiCtx::builder()
                 .envs(env)
                 .stdout(GuestLog::new(app.clone(), "stdout"))
                 .stderr(GuestLog::new(app.clone(), "stderr"))
                 .build();
-            *self = LazyWasi::Built(Box::new(ctx));
-        }
-        match self {
-            LazyWasi::Built(ctx) => ctx,
-            LazyWasi::Pending { .. } => unreachable!("the context was built above"),
-        }
+            Box::new(ctx)
+        })
     }
 }
 
@@ -72,9 +68,9 @@ mod tests {
     fn the_context_is_built_on_first_use_only() {
         let env: Arc<[(String, String)]> = Arc::new([("K".to_owned(), "v".to_owned())]);
         let mut wasi = LazyWasi::new(&env, &Arc::from("app"));
-        assert!(matches!(wasi, LazyWasi::Pending { .. }));
+        assert!(wasi.ctx.is_none());
         wasi.get();
-        assert!(matches!(wasi, LazyWasi::Built(_)));
+        assert!(wasi.ctx.is_some());
     }
 
     #[test]
