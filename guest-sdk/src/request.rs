@@ -1,8 +1,10 @@
 //! The request a handler receives: the scope, its matched path parameters, and the body.
 
+use std::cell::OnceCell;
+
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use crate::asgi::Scope;
+use crate::asgi::{RawHeader, Scope};
 use crate::body::Body;
 use crate::path_template::PathParams;
 
@@ -26,28 +28,21 @@ use crate::path_template::PathParams;
 pub struct Request {
     scope: Scope,
     method: Method,
-    headers: HeaderMap,
+    /// The scope's headers as a map, built on first use: a handler that reads no header
+    /// (most of them) spends no allocation on one.
+    headers: OnceCell<HeaderMap>,
     path_params: PathParams,
     body: Body,
 }
 
 impl Request {
-    /// A request for `scope`, whose body comes from `body`. Headers the `http` crate cannot
-    /// represent are skipped (a host only delivers valid ones).
+    /// A request for `scope`, whose body comes from `body`.
     pub fn new(scope: Scope, body: Body) -> Self {
         let method = Method::from_bytes(scope.method.as_bytes()).unwrap_or_default();
-        let mut headers = HeaderMap::with_capacity(scope.headers.len());
-        for (name, value) in &scope.headers {
-            if let (Ok(name), Ok(value)) =
-                (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
-            {
-                headers.append(name, value);
-            }
-        }
         Request {
             scope,
             method,
-            headers,
+            headers: OnceCell::new(),
             path_params: Vec::new(),
             body,
         }
@@ -87,14 +82,17 @@ impl Request {
         &self.path_params
     }
 
-    /// The request headers.
+    /// The request headers. Headers the `http` crate cannot represent are skipped (a host
+    /// only delivers valid ones).
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.headers.get_or_init(|| header_map(&self.scope.headers))
     }
 
     /// The first value of header `name` (case-insensitive), if it is text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|value| value.to_str().ok())
+        self.headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
     }
 
     /// The ASGI scope this request came with.
@@ -110,5 +108,49 @@ impl Request {
     /// Consumes the request, returning its body.
     pub fn into_body(self) -> Body {
         self.body
+    }
+}
+
+/// The scope's raw headers as a [`HeaderMap`], in order, without those it cannot hold.
+fn header_map(raw: &[RawHeader]) -> HeaderMap {
+    let mut headers = HeaderMap::with_capacity(raw.len());
+    for (name, value) in raw {
+        if let (Ok(name), Ok(value)) =
+            (HeaderName::from_bytes(name), HeaderValue::from_bytes(value))
+        {
+            headers.append(name, value);
+        }
+    }
+    headers
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request_with(headers: &[(&[u8], &[u8])]) -> Request {
+        let mut scope = Scope::get("/");
+        scope.headers = headers
+            .iter()
+            .map(|(name, value)| (name.to_vec(), value.to_vec()))
+            .collect();
+        Request::new(scope, Body::empty())
+    }
+
+    #[test]
+    fn headers_are_looked_up_case_insensitively_and_in_order() {
+        let request = request_with(&[(b"x-tag", b"a"), (b"x-tag", b"b"), (b"accept", b"*/*")]);
+        assert_eq!(request.header("X-Tag"), Some("a"));
+        let tags: Vec<_> = request.headers().get_all("x-tag").iter().collect();
+        assert_eq!(tags, ["a", "b"]);
+        assert_eq!(request.header("missing"), None);
+    }
+
+    #[test]
+    fn headers_http_cannot_hold_are_skipped() {
+        let request = request_with(&[(b"bad name", b"x"), (b"x-ok", b"y"), (b"x-nl", b"a\nb")]);
+        assert_eq!(request.headers().len(), 1);
+        assert_eq!(request.header("x-ok"), Some("y"));
+        assert_eq!(request.header("x-nl"), None);
     }
 }

@@ -192,14 +192,18 @@ impl Response {
     /// Sends this response as ASGI events: the start (with a `content-length` for a buffered
     /// body), then the body. A client that leaves mid-stream ends the sending quietly.
     pub fn send(self, sender: &mut dyn Sender) -> Result<(), SendError> {
-        let mut headers = self.headers;
-        if let ResponseBody::Full(body) = &self.body {
-            headers.insert(CONTENT_LENGTH, HeaderValue::from(body.len()));
+        let length = self.body_bytes().map(<[u8]>::len);
+        let mut headers = Vec::with_capacity(self.headers.len() + 1);
+        for (name, value) in &self.headers {
+            // A buffered body's own length replaces any the handler set.
+            if length.is_none() || name != CONTENT_LENGTH {
+                headers.push((name.as_str().as_bytes().to_vec(), value.as_bytes().to_vec()));
+            }
         }
-        let headers = headers
-            .iter()
-            .map(|(name, value)| (name.as_str().as_bytes().to_vec(), value.as_bytes().to_vec()))
-            .collect();
+        if let Some(length) = length {
+            let name = CONTENT_LENGTH.as_str().as_bytes().to_vec();
+            headers.push((name, length.to_string().into_bytes()));
+        }
         sender.send(SendEvent::ResponseStart {
             status: self.status.as_u16(),
             headers,
@@ -390,6 +394,43 @@ mod tests {
                 },
             ]
         );
+    }
+
+    /// The `content-length` values of the start event `send` produced.
+    fn sent_lengths(recorder: &Recorder) -> Vec<&[u8]> {
+        let SendEvent::ResponseStart { headers, .. } = &recorder.0[0] else {
+            panic!("the first event is not the start: {:?}", recorder.0);
+        };
+        headers
+            .iter()
+            .filter(|(name, _)| name == b"content-length")
+            .map(|(_, value)| value.as_slice())
+            .collect()
+    }
+
+    #[test]
+    fn a_buffered_body_replaces_a_length_the_handler_set() {
+        let mut recorder = Recorder::default();
+        Response::text("abc")
+            .with_header("content-length", "99")
+            .with_header("x-a", "1")
+            .send(&mut recorder)
+            .unwrap();
+        assert_eq!(sent_lengths(&recorder), [b"3"]);
+        let SendEvent::ResponseStart { headers, .. } = &recorder.0[0] else {
+            unreachable!("checked by sent_lengths")
+        };
+        assert!(headers.contains(&(b"x-a".to_vec(), b"1".to_vec())));
+    }
+
+    #[test]
+    fn a_streamed_body_keeps_a_length_the_handler_declared() {
+        let mut recorder = Recorder::default();
+        Response::stream(vec![Ok(b"abc".to_vec())].into_iter())
+            .with_header("content-length", "3")
+            .send(&mut recorder)
+            .unwrap();
+        assert_eq!(sent_lengths(&recorder), [b"3"]);
     }
 
     #[test]
