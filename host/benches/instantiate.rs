@@ -2,6 +2,9 @@
 //! call `handle(scope)` with an empty `GET`, and collect the response, for `examples/hello`
 //! and `examples/params`. No network: this is the host's per-request cost on its own. A
 //! second row per example only creates and discards the instance: the floor under any guest.
+//! A last row serves `GET /` of the guest that speaks the WIT without the SDK
+//! (`tests/guests/raw`, which answers `ok`): the runtime's part of a request with next to no
+//! guest work, so that the SDK's share of the examples' rows can be told from the runtime's.
 //!
 //! `cargo bench -p wasgi-host --bench instantiate`
 //!
@@ -59,6 +62,12 @@ fn instantiate_and_handle(c: &mut Criterion) {
             |b| b.iter(|| black_box(get_root(&runtime, &as_is))),
         );
     }
+    let raw = guest_build::build_guest(&repo.join("tests").join("guests").join("raw"))
+        .unwrap_or_else(|error| panic!("failed to build tests/guests/raw: {error:#}"));
+    let raw = Arc::new(App::load("raw", &raw, &linker).expect("a loadable app"));
+    c.bench_function("raw guest, no SDK: instantiate + GET / in-process", |b| {
+        b.iter(|| black_box(get_root(&runtime, &raw)))
+    });
 }
 
 /// `requests` times `GET /`, in a function of its own so that a profile can pick it out.
