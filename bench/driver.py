@@ -10,6 +10,7 @@ import os
 import re
 import resource
 import signal
+import statistics
 import socket
 import subprocess
 import sys
@@ -269,6 +270,46 @@ def run_system(system, args):
         server.stop()
 
 
+def median_runs(rounds):
+    """One record per (endpoint, connections) from the same measurement in every round: the
+    median of each figure (so one slow or fast moment of the machine decides none of them),
+    the largest peak RSS and stolen share, and every round's own figures under `rounds`."""
+    combined = []
+    for cells in zip(*rounds):
+        first = cells[0]
+        assert all((c["endpoint"], c["connections"]) == (first["endpoint"], first["connections"])
+                   for c in cells)
+        record = {key: first[key] for key in ("endpoint", "connections")}
+        for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request"):
+            record[key] = statistics.median(c[key] for c in cells)
+        record["requests"] = sum(c["requests"] for c in cells)
+        record["non_2xx"] = sum(c["non_2xx"] for c in cells)
+        record["socket_errors"] = "; ".join(c["socket_errors"] for c in cells if c["socket_errors"])
+        record["peak_rss_kib"] = max(c["peak_rss_kib"] for c in cells)
+        record["stolen"] = max(c["stolen"] for c in cells)
+        record["attempts"] = max(c["attempts"] for c in cells)
+        record["rounds"] = cells
+        combined.append(record)
+    return combined
+
+
+def run_rounds(systems, args):
+    """Every system measured `args.rounds` times, the systems taking turns round after round, so
+    that a drift of the shared machine during the run falls on all of them alike; each figure
+    is the median of its rounds."""
+    measured = {system["key"]: [] for system in systems}
+    for round_number in range(1, args.rounds + 1):
+        for system in systems:
+            log(f"round {round_number} of {args.rounds}")
+            measured[system["key"]].append(run_system(system, args))
+    results = []
+    for system in systems:
+        rounds = measured[system["key"]]
+        results.append({**rounds[0], "idle_rss_kib": statistics.median(
+            r["idle_rss_kib"] for r in rounds), "runs": median_runs([r["runs"] for r in rounds])})
+    return results
+
+
 # ---- cold start, size, density --------------------------------------------------------------
 
 def cold_start(wasgi, component, port, runs=3):
@@ -384,7 +425,11 @@ async def density(wasgi, component, port, idle_count, upload_count):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8089)
-    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=5,
+                        help="seconds per measurement")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="how many times each server is measured, in turns; the page shows "
+                             "the median")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--connections", type=lambda s: [int(c) for c in s.split(",")],
                         default=[1, 32, 256])
@@ -401,6 +446,8 @@ def main():
     args = parser.parse_args()
     if not 0 <= args.max_stolen <= 1:
         parser.error("--max-stolen is a share of the CPU, from 0 to 1 (0.05 is 5%)")
+    if args.rounds < 1 or args.duration < 1:
+        parser.error("--rounds and --duration must be at least 1")
     if args.retries < 0 or args.retry_pause < 0:
         parser.error("--retries and --retry-pause cannot be negative")
     RESULTS.mkdir(exist_ok=True)
@@ -429,11 +476,10 @@ def main():
         keys = args.only.split(",")
         systems = [s for s in systems if s["key"] in keys]
 
-    results = {"duration_s": args.duration, "warmup_s": args.warmup,
+    results = {"duration_s": args.duration, "warmup_s": args.warmup, "rounds": args.rounds,
                "max_stolen": args.max_stolen,
                "connections": args.connections, "systems": []}
-    for system in systems:
-        results["systems"].append(run_system(system, args))
+    results["systems"] = run_rounds(systems, args)
 
     results["sizes"] = {name: os.path.getsize(paths[name])
                         for name in ("hello", "params", "wasi_http")}

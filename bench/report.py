@@ -239,9 +239,12 @@ def main():
     out.append(f"- software: {info['rustc']}; {info['wasmtime']}; Python {info['python']}, "
                f"FastAPI {info['fastapi']}, uvicorn {info['uvicorn']} (uvloop, httptools); "
                f"{info['wrk']}")
+    rounds = results.get("rounds", 1)
+    taking_turns = (f", each server measured {rounds} times, the servers taking turns round "
+                    "after round; every figure is the median of its rounds" if rounds > 1 else "")
     out.append(f"- load: `wrk --latency`, {results['duration_s']} s per measurement after a "
                f"{results['warmup_s']} s warm-up, at {', '.join(map(str, results['connections']))}"
-               " connections (2 wrk threads, 1 for a single connection)\n")
+               f" connections (2 wrk threads, 1 for a single connection){taking_turns}\n")
     out.append("![requests per second by server and concurrency](benchmarks.png)\n")
     out.append("## Targets\n")
     out.append(targets(results, micro) + "\n")
