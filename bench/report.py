@@ -125,16 +125,21 @@ def cpu_table(results):
                     cells.append("–")
                     continue
                 cells.append(f"{run['cpu_us_per_request']:.1f}")
-                stolen.append(run["stolen"])
+                stolen += [r["stolen"] for r in measurements(run)]
         cells.append(f"{100 * min(stolen):.0f}–{100 * max(stolen):.0f}%" if stolen else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
+def measurements(run):
+    """The wrk measurements a figure of the page comes from: each round's, or the one."""
+    return run.get("rounds", [run])
+
+
 def stolen_range(results):
     """The least and most CPU the hypervisor took during any measurement, or None."""
-    stolen = [run["stolen"] for system in results["systems"] for run in system["runs"]
-              if "stolen" in run]
+    stolen = [m["stolen"] for system in results["systems"] for run in system["runs"]
+              for m in measurements(run) if "stolen" in m]
     return (min(stolen), max(stolen)) if stolen else None
 
 
@@ -229,7 +234,8 @@ def main():
                    f"{100 * stolen[0]:.0f}% to {100 * stolen[1]:.0f}% (see "
                    "[server CPU per request](#server-cpu-per-request))")
         if "max_stolen" in results:
-            runs = [run for system in results["systems"] for run in system["runs"]]
+            runs = [m for system in results["systems"] for run in system["runs"]
+                    for m in measurements(run)]
             retaken = sum(1 for run in runs if run.get("attempts", 1) > 1)
             above = sum(1 for run in runs if run["stolen"] > results["max_stolen"])
             out.append(f"- measurements taken again because the hypervisor stole more than "
