@@ -151,16 +151,24 @@ def chart(results, path):
     width = 0.8 / max(1, len(systems))
     for ax, endpoint in zip(axes, endpoints):
         for i, system in enumerate(systems):
-            values = [(run_of(system, endpoint, c) or {"rps": 0})["rps"] for c in conns]
+            runs = [run_of(system, endpoint, c) or {"rps": 0} for c in conns]
+            values = [run["rps"] for run in runs]
+            # The whisker spans the rounds' lowest and highest figure around their median.
+            spread = [[v - min(m["rps"] for m in measurements(run)) for v, run in zip(values, runs)],
+                      [max(m["rps"] for m in measurements(run)) - v for v, run in zip(values, runs)]]
             xs = [j + i * width for j in range(len(conns))]
-            ax.bar(xs, values, width, label=system["name"])
+            ax.bar(xs, values, width, label=system["name"], yerr=spread, capsize=2,
+                   error_kw={"elinewidth": 0.8, "alpha": 0.7})
         ax.set_xticks([j + width * (len(systems) - 1) / 2 for j in range(len(conns))])
         ax.set_xticklabels([f"{c} conn." for c in conns])
         ax.set_title(endpoint)
         ax.set_ylabel("requests / s")
         ax.grid(axis="y", alpha=0.3)
     axes[0].legend(fontsize=8)
-    fig.suptitle("wasgi and its peers, same machine, same run (higher is better)")
+    rounds = results.get("rounds", 1)
+    fig.suptitle("wasgi and its peers, same machine, same run (higher is better)"
+                 + (f"; median of {rounds} rounds, whiskers from lowest to highest"
+                    if rounds > 1 else ""))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
 
@@ -329,7 +337,9 @@ def main():
             1, d["uploads_in_flight"])
         out.append(f"\nThat is about {per_conn:.1f} KiB per idle connection and "
                    f"{per_req:.0f} KiB per request in flight (instance, fiber stack, "
-                   f"connection). After the measurement every stalled upload was completed: "
+                   f"connection), each counted from the host's RSS just before its test began "
+                   f"(the idle connections' from start-up, the uploads' from after those "
+                   f"connections closed). After the measurement every stalled upload was completed: "
                    f"{d['uploads_completed']:,} of {d['uploads_in_flight']:,} were echoed back "
                    "whole.\n")
 
