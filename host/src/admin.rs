@@ -138,16 +138,13 @@ async fn app_call(
         check_name(name)?;
     }
     match *method {
-        Method::GET => {
-            let apps = admin.registry.list();
-            match apps.into_iter().find(|app| app.spec.name == name) {
-                Some(app) => Ok(json(StatusCode::OK, &app)),
-                None => Err(Refused {
-                    status: StatusCode::NOT_FOUND,
-                    reason: format!("no app is named `{name}`"),
-                }),
-            }
-        }
+        Method::GET => match admin.registry.info(name) {
+            Some(app) => Ok(json(StatusCode::OK, &app)),
+            None => Err(Refused {
+                status: StatusCode::NOT_FOUND,
+                reason: format!("no app is named `{name}`"),
+            }),
+        },
         Method::PUT => {
             let query = request.uri().query().unwrap_or("").to_owned();
             // The body first: a client that is still sending it then reads any refusal.

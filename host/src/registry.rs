@@ -288,6 +288,12 @@ impl Registry {
         self.listing.load().as_ref().clone()
     }
 
+    /// What `GET /apps/NAME` shows of app `name`, if one is deployed under that name.
+    pub fn info(&self, name: &str) -> Option<AppInfo> {
+        let listing = self.listing.load();
+        listing.iter().find(|app| app.spec.name == name).cloned()
+    }
+
     /// Deploys `bytes` as app `name`, or replaces its module, with `change` made to its
     /// settings. The module is compiled,
     /// linked and answered `GET smoke_path` before it takes any request; it is stored in the
