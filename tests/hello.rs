@@ -205,9 +205,10 @@ fn a_relative_cache_dir_is_relative_to_the_working_directory() {
 }
 
 #[test]
-fn requests_are_logged_with_app_method_path_status_and_duration() {
+fn requests_are_logged_with_app_client_method_path_status_and_duration() {
     let host = Host::serve_guest("examples/hello");
     let stream = TcpStream::connect(host.addr).unwrap();
+    let client = format!("client={}", stream.local_addr().unwrap());
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut writer = stream;
     write!(writer, "GET /items/9 HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
@@ -215,6 +216,7 @@ fn requests_are_logged_with_app_method_path_status_and_duration() {
     let line = host.wait_for_lines("wasgi::access", 1).remove(0);
     for field in [
         "app=hello",
+        client.as_str(),
         "method=GET",
         "path=/items/9",
         "status=200",

@@ -23,6 +23,8 @@ pub struct RequestHead {
 /// The two ends of a connection as a scope names them, formatted once per connection rather
 /// than once per request.
 pub struct Connection {
+    /// The client's address as accepted, for the access log.
+    peer: SocketAddr,
     client: (String, u16),
     server: (String, u16),
 }
@@ -32,9 +34,15 @@ impl Connection {
     pub fn new(client: SocketAddr, server: SocketAddr) -> Self {
         let end = |addr: SocketAddr| (addr.ip().to_string(), addr.port());
         Connection {
+            peer: client,
             client: end(client),
             server: end(server),
         }
+    }
+
+    /// The client's address.
+    pub fn client(&self) -> SocketAddr {
+        self.peer
     }
 }
 

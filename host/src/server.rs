@@ -2,7 +2,6 @@
 //! request to its app in a fresh guest instance; stops gracefully on SIGTERM or SIGINT.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -78,8 +77,7 @@ pub async fn serve(
         };
         let serving = serving.clone();
         let ends = Arc::new(Connection::new(client, server));
-        let service =
-            service_fn(move |request| respond(serving.clone(), request, client, ends.clone()));
+        let service = service_fn(move |request| respond(serving.clone(), request, ends.clone()));
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
@@ -134,7 +132,6 @@ struct Serving {
 async fn respond(
     serving: Arc<Serving>,
     request: hyper::Request<Incoming>,
-    client: SocketAddr,
     connection: Arc<Connection>,
 ) -> Result<HttpResponse, Infallible> {
     let host = request
@@ -189,9 +186,10 @@ async fn respond(
         return Ok(response);
     }
     // The head goes to the guest's task; the access log keeps copies of what it names.
-    let logged = app
-        .access_log()
-        .then(|| (parts.method.clone(), parts.uri.path().to_owned()));
+    let logged = app.access_log().then(|| {
+        let client = connection.client();
+        (client, parts.method.clone(), parts.uri.path().to_owned())
+    });
     let head = RequestHead {
         parts,
         connection,
@@ -211,7 +209,7 @@ async fn respond(
         .unwrap_or_else(|_| exchange::internal_server_error());
     let elapsed = started.elapsed();
     app.metrics().answered(response.status().as_u16(), elapsed);
-    if let Some((method, path)) = logged {
+    if let Some((client, method, path)) = logged {
         // Logged when the head is ready: a streamed body may still be flowing.
         tracing::info!(
             target: "wasgi::access",
