@@ -93,6 +93,14 @@
 //! FastAPI's own quirks are kept: `GET` routes don't answer `HEAD`, and a 405's `Allow` lists the
 //! methods of the first route whose path matched.
 //!
+//! # Printing
+//!
+//! `println!` and `eprintln!` (and a panic's message) go to the host's log, a line per line,
+//! tagged with the app and the stream. The SDK writes them to WASI's stdout and stderr itself
+//! instead of through wasi-libc's descriptor table, which would import twelve more WASI
+//! functions into every instance whether it prints or not: about 0.7 µs of each in-process request of
+//! `examples/hello`. A guest has no other file descriptors; writing to one fails with `EBADF`.
+//!
 //! # Cost
 //!
 //! Extracting and validating the params example's `PUT /items/{item_id}` (a bounded path
@@ -115,6 +123,12 @@ mod path_template;
 mod request;
 mod respond;
 mod response;
+#[cfg(all(target_os = "wasi", target_env = "p2"))]
+#[allow(
+    unsafe_code,
+    reason = "C's `write` and `writev`, defined for wasi-libc's callers"
+)]
+mod stdio;
 mod test_client;
 pub mod validation;
 
