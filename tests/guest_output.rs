@@ -7,9 +7,11 @@ mod support;
 
 use support::{Host, guest};
 
-/// The log line of `stream` that contains `text`, from the app `stdio_guest`.
+/// The one log line of `stream` that contains `text`, from the app `stdio_guest`.
 fn logged(host: &Host, text: &str, stream: &str) -> String {
-    let line = host.wait_for_lines(text, 1).remove(0);
+    let mut lines = host.wait_for_lines(text, 1);
+    assert_eq!(lines.len(), 1, "logged once: {lines:?}");
+    let line = lines.remove(0);
     assert!(
         line.contains("wasgi::guest") && line.contains("app=stdio_guest"),
         "the line names the app: {line}"
@@ -68,6 +70,20 @@ async fn a_write_to_a_descriptor_never_opened_fails_with_ebadf() {
     assert_eq!(
         response.json::<String>().await.unwrap(),
         "failed: Bad file descriptor (os error 8)"
+    );
+}
+
+#[tokio::test]
+async fn c_callers_get_posix_answers_for_what_std_never_asks() {
+    let host = Host::serve_guest("tests/guests/stdio");
+    let response = host.get("/edge-cases").await;
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.json::<String>().await.unwrap(),
+        "write(1, 0 bytes) = 0; \
+         writev(7, 0 buffers) = -1 (Bad file descriptor (os error 8)); \
+         writev(2, -1 buffers) = -1 (Invalid argument (os error 28)); \
+         writev(2, 1025 buffers) = -1 (Invalid argument (os error 28))"
     );
 }
 

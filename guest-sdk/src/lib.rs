@@ -95,11 +95,15 @@
 //!
 //! # Printing
 //!
-//! `println!` and `eprintln!` (and a panic's message) go to the host's log, a line per line,
-//! tagged with the app and the stream. The SDK writes them to WASI's stdout and stderr itself
-//! instead of through wasi-libc's descriptor table, which would import twelve more WASI
-//! functions into every instance whether it prints or not: about 0.7 µs of each in-process request of
-//! `examples/hello`. A guest has no other file descriptors; writing to one fails with `EBADF`.
+//! `println!` and `eprintln!` (and a panic's message) go to the host's log, a line per line
+//! (a line over 16 KiB in pieces), tagged with the app and the stream. The SDK writes them to
+//! WASI's stdout and stderr itself instead of through wasi-libc's descriptor table, which
+//! would import twelve more WASI functions into every instance whether it prints or not:
+//! about 0.7 µs of each in-process request of `examples/hello`. A guest has no other file
+//! descriptors; writing to one fails with `EBADF`. Reading stdin (it is empty), asking whether
+//! a stream is a terminal, `std::fs` or C's `stdio` link wasi-libc's descriptor table back in,
+//! with its imports; closing descriptor 1 or 2 does not stop the SDK writing to it. A crate
+//! that defines C's `write` or `writev` itself cannot be linked beside the SDK.
 //!
 //! # Cost
 //!

@@ -8,17 +8,18 @@
 //! Without them, `examples/hello`'s in-process request took 0.66 µs less (11.03 to 10.37 µs,
 //! `bench/analysis.md`, item 14).
 //!
-//! A guest of wasgi has no file descriptors but stdout and stderr: the host grants no files,
-//! sockets or stdin. So the SDK defines `write` and `writev` itself, and the linker takes
-//! these instead of wasi-libc's (a static archive's member is linked only to define a symbol
-//! that is still missing). They write to the same `wasi:cli/stdout` and `wasi:cli/stderr`
-//! streams wasi-libc would, through the `wasip2` crate, with five imports (twelve fewer); any
-//! other descriptor fails with `EBADF`, as wasi-libc's would with no such descriptor open.
+//! A guest of wasgi has no file descriptors but stdout and stderr: the host grants no files or
+//! sockets, and an empty stdin. So the SDK defines `write` and `writev` itself, and the linker
+//! takes these instead of wasi-libc's (a static archive's member is linked only to define a symbol
+//! that is still missing). They write to the same `wasi:cli/stdout` and `wasi:cli/stderr` streams
+//! wasi-libc would, through the `wasip2` crate, with five imports (twelve fewer); any other
+//! descriptor fails with `EBADF`, as wasi-libc's would with no such descriptor open.
 //!
 //! Compiled only for `wasm32-wasip2`; `tests/guest_output.rs` checks that what a guest prints
 //! reaches the host's log.
 
 use std::cell::OnceCell;
+use std::thread::LocalKey;
 
 use wasip2::cli::{stderr, stdout};
 use wasip2::io::streams::{OutputStream, StreamError};
@@ -45,32 +46,55 @@ thread_local! {
     static STDERR: OnceCell<OutputStream> = const { OnceCell::new() };
 }
 
-/// Writes all of `bytes` to descriptor `fd` (1 is stdout, 2 is stderr, and there are no
-/// others), or says which `errno` it failed with.
-fn write_all(fd: i32, bytes: &[u8]) -> Result<(), i32> {
-    let (cell, open): (_, fn() -> OutputStream) = match fd {
-        1 => (&STDOUT, stdout::get_stdout),
-        2 => (&STDERR, stderr::get_stderr),
-        _ => return Err(EBADF),
-    };
+/// A standard stream: the cell the instance keeps it in, and how to get it from the host.
+type StdStream = (
+    &'static LocalKey<OnceCell<OutputStream>>,
+    fn() -> OutputStream,
+);
+
+/// The instance's stream behind descriptor `fd`, if `fd` is one: 1 is stdout, 2 is stderr, and
+/// there are no others.
+fn std_stream(fd: i32) -> Option<StdStream> {
+    match fd {
+        1 => Some((&STDOUT, stdout::get_stdout)),
+        2 => Some((&STDERR, stderr::get_stderr)),
+        _ => None,
+    }
+}
+
+/// Writes `bytes` to descriptor `fd`: how many of them went out, all of them unless the stream
+/// failed part way, or the `errno` of a failure before the first byte.
+fn write_some(fd: i32, bytes: &[u8]) -> Result<usize, i32> {
+    let (cell, open) = std_stream(fd).ok_or(EBADF)?;
+    if bytes.is_empty() {
+        return Ok(0);
+    }
     cell.with(|cell| {
         let stream = cell.get_or_init(open);
+        let mut written = 0;
         for chunk in bytes.chunks(MAX_WRITE) {
-            stream
-                .blocking_write_and_flush(chunk)
-                .map_err(|error| match error {
+            if let Err(error) = stream.blocking_write_and_flush(chunk) {
+                // What went out stays out, as POSIX has it: a short count, and the next call
+                // meets the error.
+                if written > 0 {
+                    return Ok(written);
+                }
+                return Err(match error {
                     StreamError::Closed => EPIPE,
                     StreamError::LastOperationFailed(_) => EIO,
-                })?;
+                });
+            }
+            written += chunk.len();
         }
-        Ok(())
+        Ok(written)
     })
 }
 
-/// Turns [`write_all`]'s outcome into C's: the byte count, or -1 with `errno` set.
-fn c_result(outcome: Result<(), i32>, len: usize) -> isize {
+/// C's way of saying `outcome`: the byte count, or -1 with `errno` set.
+fn c_result(outcome: Result<usize, i32>) -> isize {
     match outcome {
-        Ok(()) => len as isize,
+        // At most `isize::MAX`: `write` and `writev` never take on more.
+        Ok(written) => written as isize,
         Err(errno) => {
             // SAFETY: wasi-libc's `__errno_location` returns a valid pointer to its `errno`.
             unsafe { *__errno_location() = errno };
@@ -79,19 +103,21 @@ fn c_result(outcome: Result<(), i32>, len: usize) -> isize {
     }
 }
 
-/// POSIX `write`: all of `buf[..len]` to stdout or stderr.
+/// POSIX `write`: `buf[..len]` to stdout or stderr; more than `isize::MAX` bytes are a
+/// short write.
 ///
 /// # Safety
 ///
 /// `buf` points to `len` readable bytes (C's contract for `write`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: i32, buf: *const u8, len: usize) -> isize {
+    let len = len.min(isize::MAX as usize);
     let bytes = match len {
         0 => &[][..],
         // SAFETY: the caller's contract.
         _ => unsafe { std::slice::from_raw_parts(buf, len) },
     };
-    c_result(write_all(fd, bytes), len)
+    c_result(write_some(fd, bytes))
 }
 
 /// One buffer of a `writev`, laid out as C's `struct iovec`.
@@ -101,28 +127,47 @@ pub struct IoVec {
     len: usize,
 }
 
-/// POSIX `writev`: the `count` buffers of `iov`, in order, to stdout or stderr.
+/// The most buffers one `writev` takes (wasi-libc's `IOV_MAX`).
+const IOV_MAX: usize = 1024;
+
+/// POSIX `writev`: the `count` buffers of `iov`, in order, to stdout or stderr. A count below
+/// zero or above `IOV_MAX`, or buffers longer in all than `isize::MAX`, fail with `EINVAL`, as
+/// wasi-libc's do.
 ///
 /// # Safety
 ///
 /// `iov` points to `count` `iovec`s, each pointing to its readable bytes (C's contract).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn writev(fd: i32, iov: *const IoVec, count: i32) -> isize {
+    if std_stream(fd).is_none() {
+        return c_result(Err(EBADF));
+    }
     let buffers = match usize::try_from(count) {
         Ok(0) => &[][..],
         // SAFETY: the caller's contract.
-        Ok(count) => unsafe { std::slice::from_raw_parts(iov, count) },
-        Err(_) => return c_result(Err(EINVAL), 0),
+        Ok(count) if count <= IOV_MAX => unsafe { std::slice::from_raw_parts(iov, count) },
+        _ => return c_result(Err(EINVAL)),
     };
-    let mut total = 0usize;
-    for buffer in buffers {
-        // SAFETY: the caller's contract, for this buffer.
-        let written = unsafe { write(fd, buffer.base, buffer.len) };
-        if written < 0 {
-            // What was written stays written, as POSIX has it; the next call meets the error.
-            return if total > 0 { total as isize } else { written };
-        }
-        total += buffer.len;
+    let total = buffers
+        .iter()
+        .try_fold(0usize, |total, buffer| total.checked_add(buffer.len));
+    if total.is_none_or(|total| total > isize::MAX as usize) {
+        return c_result(Err(EINVAL));
     }
-    total as isize
+    let mut written = 0;
+    for buffer in buffers {
+        let bytes = match buffer.len {
+            0 => &[][..],
+            // SAFETY: the caller's contract, for this buffer.
+            len => unsafe { std::slice::from_raw_parts(buffer.base, len) },
+        };
+        match write_some(fd, bytes) {
+            Ok(n) if n == bytes.len() => written += n,
+            // A short write ends the call, with what went out counted.
+            Ok(n) => return c_result(Ok(written + n)),
+            Err(_) if written > 0 => break,
+            Err(errno) => return c_result(Err(errno)),
+        }
+    }
+    c_result(Ok(written))
 }
