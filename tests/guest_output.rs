@@ -7,6 +7,13 @@ mod support;
 
 use support::{Host, guest};
 
+/// The text `GET path` answers, after checking that it answered 200.
+async fn answer(host: &Host, path: &str) -> String {
+    let response = host.get(path).await;
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.json::<String>().await.unwrap()
+}
+
 /// The one log line of `stream` that contains `text`, from the app `stdio_guest`.
 fn logged(host: &Host, text: &str, stream: &str) -> String {
     let mut lines = host.wait_for_lines(text, 1);
@@ -26,11 +33,9 @@ fn logged(host: &Host, text: &str, stream: &str) -> String {
 #[tokio::test]
 async fn println_eprintln_and_writev_reach_the_log_by_stream() {
     let host = Host::serve_guest("tests/guests/stdio");
-    let response = host.get("/print").await;
-    assert_eq!(response.status(), 200);
     // `writev` counts the bytes of both buffers.
     assert_eq!(
-        response.json::<String>().await.unwrap(),
+        answer(&host, "/print").await,
         "printed; writev wrote 22 bytes"
     );
     logged(&host, "stdio-guest: to stdout", "stdout");
@@ -65,10 +70,8 @@ async fn a_panicking_sdk_guest_logs_its_message_and_the_host_serves_on() {
 #[tokio::test]
 async fn a_write_to_a_descriptor_never_opened_fails_with_ebadf() {
     let host = Host::serve_guest("tests/guests/stdio");
-    let response = host.get("/bad-fd").await;
-    assert_eq!(response.status(), 200);
     assert_eq!(
-        response.json::<String>().await.unwrap(),
+        answer(&host, "/bad-fd").await,
         "failed: Bad file descriptor (os error 8)"
     );
 }
@@ -76,10 +79,8 @@ async fn a_write_to_a_descriptor_never_opened_fails_with_ebadf() {
 #[tokio::test]
 async fn c_callers_get_posix_answers_for_what_std_never_asks() {
     let host = Host::serve_guest("tests/guests/stdio");
-    let response = host.get("/edge-cases").await;
-    assert_eq!(response.status(), 200);
     assert_eq!(
-        response.json::<String>().await.unwrap(),
+        answer(&host, "/edge-cases").await,
         "write(1, 0 bytes) = 0; \
          writev(7, 0 buffers) = -1 (Bad file descriptor (os error 8)); \
          writev(2, -1 buffers) = -1 (Invalid argument (os error 28)); \

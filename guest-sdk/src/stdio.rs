@@ -103,6 +103,19 @@ fn c_result(outcome: Result<usize, i32>) -> isize {
     }
 }
 
+/// The `len` bytes at `ptr`, as C passes a buffer (any pointer, null included, when `len` is 0).
+///
+/// # Safety
+///
+/// When `len` is not 0, `ptr` points to `len` readable bytes that outlive `'a`.
+unsafe fn c_bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    match len {
+        0 => &[],
+        // SAFETY: the caller's contract.
+        _ => unsafe { std::slice::from_raw_parts(ptr, len) },
+    }
+}
+
 /// POSIX `write`: `buf[..len]` to stdout or stderr; more than `isize::MAX` bytes are a
 /// short write.
 ///
@@ -111,12 +124,8 @@ fn c_result(outcome: Result<usize, i32>) -> isize {
 /// `buf` points to `len` readable bytes (C's contract for `write`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: i32, buf: *const u8, len: usize) -> isize {
-    let len = len.min(isize::MAX as usize);
-    let bytes = match len {
-        0 => &[][..],
-        // SAFETY: the caller's contract.
-        _ => unsafe { std::slice::from_raw_parts(buf, len) },
-    };
+    // SAFETY: the caller's contract, for a prefix of the buffer.
+    let bytes = unsafe { c_bytes(buf, len.min(isize::MAX as usize)) };
     c_result(write_some(fd, bytes))
 }
 
@@ -156,11 +165,8 @@ pub unsafe extern "C" fn writev(fd: i32, iov: *const IoVec, count: i32) -> isize
     }
     let mut written = 0;
     for buffer in buffers {
-        let bytes = match buffer.len {
-            0 => &[][..],
-            // SAFETY: the caller's contract, for this buffer.
-            len => unsafe { std::slice::from_raw_parts(buffer.base, len) },
-        };
+        // SAFETY: the caller's contract, for this buffer.
+        let bytes = unsafe { c_bytes(buffer.base, buffer.len) };
         match write_some(fd, bytes) {
             Ok(n) if n == bytes.len() => written += n,
             // A short write ends the call, with what went out counted.
