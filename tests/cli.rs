@@ -216,6 +216,10 @@ fn bad_limit_values_are_usage_errors_that_name_the_value() {
             "many",
             "invalid value 'many' for '--max-concurrency",
         ),
+        // At least one thread must serve.
+        ("--workers", "0", "invalid value '0' for '--workers"),
+        ("--workers", "-2", "unexpected argument '-2'"),
+        ("--workers", "lots", "invalid value 'lots' for '--workers"),
     ] {
         let output = run_wasgi(&["serve", "x.wasm", flag, value]);
         assert_eq!(output.status.code(), Some(2), "{flag} {value}");

@@ -67,9 +67,10 @@ async fn an_endless_loop_is_interrupted_with_504_and_the_host_keeps_serving() {
 
 #[tokio::test]
 async fn a_guest_computing_until_its_deadline_does_not_hold_up_the_others() {
-    // Guests share threads (the guest worker runs many): one in an endless loop yields at
-    // every epoch tick, so requests that come after it are answered while it still runs.
-    let host = raw_guest(&["--timeout", "60s"]);
+    // Guests share threads (each serving thread runs many): one in an endless loop yields at
+    // every epoch tick, so requests that come after it are answered while it still runs. One
+    // serving thread, so that the loop and the other requests are on the same one.
+    let host = raw_guest(&["--timeout", "60s", "--workers", "1"]);
     let looping = tokio::spawn(support::client().get(host.url("/loop")).send());
     for _ in 0..20 {
         assert_eq!(host.get("/").await.status(), 200);

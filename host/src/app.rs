@@ -257,7 +257,7 @@ impl App {
         // Compute is interrupted at the deadline by epochs; waiting (on the client, in
         // `receive`) by the timer in `handle`. Until the deadline, a guest that computes
         // yields at every epoch tick, so that a long handler does not hold up the other
-        // guests of its thread (the guest worker runs many). The callback captures nothing
+        // guests of its thread (each serving thread runs many). The callback captures nothing
         // (the deadline is in the store), so setting it allocates nothing per request.
         store.epoch_deadline_callback(|store| {
             if store.data().deadline.is_some_and(|at| Instant::now() >= at) {

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal as _;
 use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use wasgi_host::data_dir::DataDir;
 use wasgi_host::limits::{Limits, parse_size};
 use wasgi_host::metrics::Metrics;
 use wasgi_host::registry::{AppSpec, Configured, Loader, Registry};
+use wasgi_host::workers::Workers;
 use wasgi_host::{engine, guest_build, reload, server, shutdown};
 
 /// A WebAssembly edge-function runtime with FastAPI's developer experience.
@@ -161,6 +163,10 @@ enum Command {
         /// directory) whenever its sources change.
         #[arg(long)]
         reload: bool,
+        /// Threads serving connections, each running its connections' requests and guests
+        /// start to finish [default: four per core].
+        #[arg(long)]
+        workers: Option<NonZeroUsize>,
     },
     /// Deploy a component (or a guest crate, built first) to a running host, or replace the
     /// app of that name.
@@ -269,6 +275,7 @@ fn run(cli: Cli) -> Result<()> {
             no_access_log,
             admin,
             reload,
+            workers,
         } => {
             let engine = engine::new_engine(cache.dir().as_deref())?;
             let linker = engine::new_linker(&engine)?;
@@ -353,7 +360,8 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 // Scripts and tests wait for this exact line to learn the bound port.
                 println!("listening on http://{}", listener.local_addr()?);
-                server::serve(listener, registry, limits, metrics, shutdown).await
+                let workers = workers.unwrap_or_else(Workers::default_count);
+                server::serve(listener, registry, limits, metrics, shutdown, workers).await
             })
         }
         Command::Deploy {
@@ -423,16 +431,11 @@ fn load(app: &Path, cache_dir: Option<&Path>) -> Result<App> {
     App::load(&app_name(&component), &component, &linker)
 }
 
-/// The runtime `wasgi serve` does its I/O on: one worker fewer than the machine has cores
-/// (at least one), because the guest worker (`server::serve`) takes a core of its own.
-/// `TOKIO_WORKER_THREADS` still sets the count.
+/// The runtime `wasgi serve` accepts connections and runs the admin API on: one thread, as
+/// requests are served on the serving threads (`server::serve`) and compiles run on threads
+/// of their own.
 fn serve_runtime() -> Result<tokio::runtime::Runtime> {
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if std::env::var_os("TOKIO_WORKER_THREADS").is_none() {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-        builder.worker_threads(cores.saturating_sub(1).max(1));
-    }
-    builder
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("failed to start the async runtime")

@@ -1,7 +1,9 @@
-//! The HTTP front: accepts connections, speaks HTTP/1.1 (keep-alive) and HTTP/2, and hands each
-//! request to its app in a fresh guest instance; stops gracefully on SIGTERM or SIGINT.
+//! The HTTP front: accepts connections, speaks HTTP/1.1 (keep-alive) and HTTP/2 on the serving
+//! threads, and hands each request to its app in a fresh guest instance; stops gracefully on
+//! SIGTERM or SIGINT.
 
 use std::convert::Infallible;
+use std::num::NonZeroUsize;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,25 +16,27 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
 use prometheus_client::metrics::counter::Counter;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
 
 use crate::exchange::{self, Exchange, HttpResponse};
-use crate::guest_worker::{self, GuestWorker};
 use crate::limits::Limits;
 use crate::metrics::{Limit, Metrics};
 use crate::registry::Registry;
 use crate::scope::{Connection, RequestHead};
+use crate::workers::Workers;
 
 /// Serves the apps of `registry` on `listener` until `shutdown` turns true, then lets requests
 /// in flight finish (within `limits.shutdown_grace`) and returns. `limits` holds the connection
-/// limits; each app has its own request limits.
+/// limits; each app has its own request limits. Connections are accepted on the caller's
+/// runtime and served on `workers` threads of their own ([`Workers`]).
 pub async fn serve(
     listener: TcpListener,
     registry: Arc<Registry>,
     limits: Limits,
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
+    workers: NonZeroUsize,
 ) -> Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Slow clients: a connection that takes too long to send its headers is dropped.
@@ -46,9 +50,9 @@ pub async fn serve(
     let serving = Arc::new(Serving {
         registry: registry.clone(),
         instances: Arc::new(Semaphore::new(limits.max_instances)),
-        guests: GuestWorker::start(guest_worker::CAPACITY)?,
         unrouted: metrics.unrouted().clone(),
     });
+    let workers = Workers::start(workers)?;
     let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
 
@@ -75,17 +79,27 @@ pub async fn serve(
         let Ok(server) = stream.local_addr() else {
             continue;
         };
-        let serving = serving.clone();
-        let ends = Arc::new(Connection::new(client, server));
-        let service = service_fn(move |request| respond(serving.clone(), request, ends.clone()));
-        let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        // The socket leaves this runtime's reactor for the worker's.
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        let (serving, builder, graceful) = (serving.clone(), builder.clone(), graceful.watcher());
         let open = metrics.connections().clone();
         open.inc();
-        tokio::spawn(async move {
-            if let Err(error) = connection.await {
+        workers.spawn_connection(move || async move {
+            let stream = match TcpStream::from_std(stream) {
+                Ok(stream) => stream,
+                Err(error) => {
+                    tracing::warn!(%client, "failed to serve a connection: {error}");
+                    open.dec();
+                    return;
+                }
+            };
+            let ends = Arc::new(Connection::new(client, server));
+            let service =
+                service_fn(move |request| respond(serving.clone(), request, ends.clone()));
+            let connection = builder.serve_connection(TokioIo::new(stream), service);
+            if let Err(error) = graceful.watch(connection.into_owned()).await {
                 tracing::debug!(%client, "connection ended with an error: {error}");
             }
             open.dec();
@@ -120,15 +134,13 @@ struct Serving {
     registry: Arc<Registry>,
     /// One permit per instance alive, across all apps (`--max-instances`).
     instances: Arc<Semaphore>,
-    /// The thread guests run on while it has room.
-    guests: GuestWorker,
     /// Requests no app is mounted for.
     unrouted: Counter,
 }
 
 /// Answers one request: the guest runs in a task of its own, so it can keep working after its
 /// response is sent (background work) and a client that leaves doesn't cancel it mid-call;
-/// that task runs on the guest worker while it has room.
+/// that task runs on the connection's serving thread.
 async fn respond(
     serving: Arc<Serving>,
     request: hyper::Request<Incoming>,
@@ -198,7 +210,7 @@ async fn respond(
     let (exchange, response) =
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
     let guest = app.clone();
-    serving.guests.spawn(async move {
+    tokio::spawn(async move {
         guest.handle(head, exchange).await;
         drop(admitted);
     });
