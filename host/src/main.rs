@@ -164,7 +164,7 @@ enum Command {
         #[arg(long)]
         reload: bool,
         /// Threads serving connections, each running its connections' requests and guests
-        /// start to finish [default: four per core].
+        /// start to finish [default: one per core].
         #[arg(long)]
         workers: Option<NonZeroUsize>,
     },

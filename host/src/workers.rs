@@ -31,22 +31,13 @@ struct Worker {
     thread: Option<JoinHandle<()>>,
 }
 
-/// Serving threads per core, by default. A worker the kernel has descheduled (to run another
-/// process on its core: a load generator, the other tenants of an edge node) delays every
-/// connection it holds until it runs again, as no other thread can take them over; more
-/// workers hold fewer connections each. On this project's two shared cores, with `wrk`
-/// asking `GET /` at 32 connections, two workers had a p99 of 0.63 to 3.55 ms from round to
-/// round, eight of 0.69 to 0.86 ms, and answered 7% more requests/s (bench/analysis.md,
-/// item 15). An idle worker costs a parked thread and its runtime; on cores the host has to
-/// itself, `--workers` set to the core count saves the switches between them.
-const WORKERS_PER_CORE: usize = 4;
-
 impl Workers {
-    /// [`WORKERS_PER_CORE`] for each core the process may use
-    /// ([`std::thread::available_parallelism`]).
+    /// One per core the process may use ([`std::thread::available_parallelism`]). More
+    /// workers than cores lengthen the tail: the kernel shares a service's CPU time among its
+    /// threads, so each of many runnable workers waits longer for its turn, and with it every
+    /// connection it holds (bench/analysis.md, item 15).
     pub fn default_count() -> NonZeroUsize {
-        let cores = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
-        cores.saturating_mul(NonZeroUsize::new(WORKERS_PER_CORE).expect("not zero"))
+        std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
     }
 
     /// Starts `count` serving threads, named `wasgi-worker-0`, `wasgi-worker-1`, ….
