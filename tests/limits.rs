@@ -385,6 +385,23 @@ fn a_huge_response_streams_in_bounded_memory_and_stops_when_the_client_leaves() 
 }
 
 #[tokio::test]
+async fn sigterm_past_the_grace_period_exits_0_though_guests_still_run() {
+    // One guest waits on an upload that never completes, another computes without end: the
+    // host gives them its grace period, then exits anyway, dropping them on their threads.
+    let mut host = raw_guest(&["--shutdown-grace", "500ms", "--timeout", "1h"]);
+    let _stalled = partial_upload(&host, 10, b"12345");
+    host.wait_for_log("raw-guest: count-body started");
+    let mut looping = TcpStream::connect(host.addr).unwrap();
+    looping
+        .write_all(b"GET /loop HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    host.wait_for_log("raw-guest: loop started");
+    host.terminate();
+    assert_eq!(host.wait_for_exit(), Some(0));
+    host.wait_for_log("requests still in flight after 500ms; exiting anyway");
+}
+
+#[tokio::test]
 async fn sigterm_lets_the_request_in_flight_finish_then_exits_0() {
     let mut host = raw_guest(&["--max-concurrency", "1"]);
     let mut stream = partial_upload(&host, 10, b"12345");

@@ -66,6 +66,7 @@ impl Guest for Raw {
                 }
             }
             "/loop" => {
+                eprintln!("raw-guest: loop started");
                 let mut spins: u64 = 0;
                 loop {
                     spins = std::hint::black_box(spins.wrapping_add(1));
