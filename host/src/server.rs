@@ -14,7 +14,7 @@ use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use prometheus_client::metrics::counter::Counter;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Semaphore, watch};
@@ -87,20 +87,12 @@ pub async fn serve(
         let open = metrics.connections().clone();
         open.inc();
         workers.spawn_connection(move || async move {
-            let stream = match TcpStream::from_std(stream) {
-                Ok(stream) => stream,
-                Err(error) => {
-                    tracing::warn!(%client, "failed to serve a connection: {error}");
-                    open.dec();
-                    return;
+            match TcpStream::from_std(stream) {
+                Ok(stream) => {
+                    let ends = Arc::new(Connection::new(client, server));
+                    serve_connection(stream, ends, serving, &builder, graceful).await;
                 }
-            };
-            let ends = Arc::new(Connection::new(client, server));
-            let service =
-                service_fn(move |request| respond(serving.clone(), request, ends.clone()));
-            let connection = builder.serve_connection(TokioIo::new(stream), service);
-            if let Err(error) = graceful.watch(connection.into_owned()).await {
-                tracing::debug!(%client, "connection ended with an error: {error}");
+                Err(error) => tracing::warn!(%client, "failed to serve a connection: {error}"),
             }
             open.dec();
             drop(permit);
@@ -126,6 +118,23 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves the requests of one connection, on the serving thread that registered `stream`,
+/// until the client leaves or a graceful shutdown has it finish.
+async fn serve_connection(
+    stream: TcpStream,
+    ends: Arc<Connection>,
+    serving: Arc<Serving>,
+    builder: &auto::Builder<TokioExecutor>,
+    graceful: Watcher,
+) {
+    let client = ends.client();
+    let service = service_fn(move |request| respond(serving.clone(), request, ends.clone()));
+    let connection = builder.serve_connection(TokioIo::new(stream), service);
+    if let Err(error) = graceful.watch(connection.into_owned()).await {
+        tracing::debug!(%client, "connection ended with an error: {error}");
+    }
 }
 
 /// What every request of a listener shares: one handle, cloned once per request.

@@ -15,8 +15,7 @@ use tokio::sync::oneshot;
 /// connection goes to the thread serving the fewest; it stays there, and so do the guests of
 /// its requests (a guest's task is spawned on the runtime it was asked from), their background
 /// work included. Nothing of a request moves between threads, so no request waits on a wake-up
-/// from another thread, and a thread finds the instance machinery, the guest's code and the
-/// memory slot it just used still in its core's cache.
+/// from another thread.
 pub struct Workers {
     workers: Vec<Worker>,
 }
@@ -71,7 +70,8 @@ impl Workers {
     }
 
     /// How many connections each worker serves now, in the workers' order.
-    pub fn open_connections(&self) -> Vec<usize> {
+    #[cfg(test)]
+    fn open_connections(&self) -> Vec<usize> {
         self.workers
             .iter()
             .map(|worker| worker.open.load(Ordering::Relaxed))
