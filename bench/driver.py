@@ -209,8 +209,12 @@ def wrk(port, endpoint, connections, duration):
         url = f"http://127.0.0.1:{port}/items"
     else:
         url = f"http://127.0.0.1:{port}/"
+    # wrk is the only child that ends while it runs, so the children's CPU time grows by wrk's alone.
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     result = {
+        "wrk_cpu_s": after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50_ms": millis(re.search(r"\s50%\s+(\S+)", out).group(1)),
         "p99_ms": millis(re.search(r"\s99%\s+(\S+)", out).group(1)),
@@ -235,10 +239,13 @@ def measure(server, endpoint, connections, args):
             result = wrk(args.port, endpoint, connections, args.duration)
         result.update(endpoint=endpoint, connections=connections, peak_rss_kib=sampler.peak,
                       stolen=cpu.stolen,
-                      cpu_us_per_request=cpu.cpu_s * 1e6 / max(1, result["requests"]))
+                      cpu_us_per_request=cpu.cpu_s * 1e6 / max(1, result["requests"]),
+                      wrk_cpu_us_per_request=result.pop("wrk_cpu_s") * 1e6
+                      / max(1, result["requests"]))
         log(f"{endpoint:11} c={connections:<4} {result['rps']:>9.0f} rps  "
             f"p50 {result['p50_ms']:.3f} ms  p99 {result['p99_ms']:.3f} ms  "
             f"cpu {result['cpu_us_per_request']:.1f} us/req  "
+            f"wrk cpu {result['wrk_cpu_us_per_request']:.1f} us/req  "
             f"rss {sampler.peak / 1024:.1f} MiB  non-2xx {result['non_2xx']}  "
             f"stolen {100 * cpu.stolen:.0f}%")
         if best is None or result["stolen"] < best["stolen"]:
@@ -280,7 +287,7 @@ def median_runs(rounds):
         assert all((c["endpoint"], c["connections"]) == (first["endpoint"], first["connections"])
                    for c in cells)
         record = {key: first[key] for key in ("endpoint", "connections")}
-        for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request"):
+        for key in ("rps", "p50_ms", "p99_ms", "cpu_us_per_request", "wrk_cpu_us_per_request"):
             record[key] = statistics.median(c[key] for c in cells)
         record["requests"] = sum(c["requests"] for c in cells)
         record["non_2xx"] = sum(c["non_2xx"] for c in cells)

@@ -110,25 +110,34 @@ def table(results, endpoint):
     return "\n".join(lines)
 
 
-def cpu_table(results):
-    """Server CPU time per request for every measurement, and the hypervisor's share."""
+def cpu_table(results, key="cpu_us_per_request", with_stolen=True):
+    """CPU time per request (the server's, or with `key` wrk's) for every measurement, and
+    with `with_stolen` the hypervisor's share."""
     conns = results["connections"]
     endpoints = ("GET /", "POST /items")
-    head = ["server"] + [f"{e} @{c}" for e in endpoints for c in conns] + ["CPU stolen"]
+    head = ["server"] + [f"{e} @{c}" for e in endpoints for c in conns]
+    head += ["CPU stolen"] if with_stolen else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for system in results["systems"]:
         cells, stolen = [system["name"]], []
         for endpoint in endpoints:
             for c in conns:
                 run = run_of(system, endpoint, c)
-                if run is None or "cpu_us_per_request" not in run:
+                if run is None or key not in run:
                     cells.append("–")
                     continue
-                cells.append(f"{run['cpu_us_per_request']:.1f}")
+                cells.append(f"{run[key]:.1f}")
                 stolen += [r["stolen"] for r in measurements(run)]
-        cells.append(f"{100 * min(stolen):.0f}–{100 * max(stolen):.0f}%" if stolen else "–")
+        if with_stolen:
+            cells.append(f"{100 * min(stolen):.0f}–{100 * max(stolen):.0f}%" if stolen else "–")
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def has_wrk_cpu(results):
+    """Whether the run measured wrk's own CPU time (runs before it was added did not)."""
+    return any("wrk_cpu_us_per_request" in run
+               for system in results["systems"] for run in system["runs"])
 
 
 def measurements(run):
@@ -281,6 +290,17 @@ def main():
                    "high, that server's throughput and latency above are low for reasons "
                    "outside it.\n")
         out.append(cpu_table(results) + "\n")
+    if has_wrk_cpu(results):
+        out.append("## wrk's CPU per request\n")
+        out.append("Microseconds of CPU time (user + system) that wrk itself spent per answered "
+                   "request, over the same measurements. wrk and the server share the "
+                   "machine's cores, so where both are busy (32 and 256 connections) the "
+                   "requests per second come to about the cores' time over the sum of the two "
+                   "tables' figures. wrk's own figure grows as the server slows: it then "
+                   "sleeps between responses instead of finding several waiting, and pays a "
+                   "wake-up and a context switch for each ([what holds wasgi back]"
+                   "(#what-holds-wasgi-back-and-what-was-done-about-it)).\n")
+        out.append(cpu_table(results, "wrk_cpu_us_per_request", with_stolen=False) + "\n")
     idle = ", ".join(f"{s['name']} {mib(s['idle_rss_kib'])} MiB" for s in results["systems"])
     out.append(f"Resident memory at rest, after start-up and two requests: {idle}.\n")
 
