@@ -76,12 +76,16 @@ pub async fn serve(
         };
         // Responses are written whole or in guest-sized chunks; don't let Nagle hold them.
         let _ = stream.set_nodelay(true);
-        let Ok(server) = stream.local_addr() else {
-            continue;
-        };
         // The socket leaves this runtime's reactor for the worker's.
-        let Ok(stream) = stream.into_std() else {
-            continue;
+        let handed_over = stream
+            .local_addr()
+            .and_then(|server| Ok((server, stream.into_std()?)));
+        let (server, stream) = match handed_over {
+            Ok(handed_over) => handed_over,
+            Err(error) => {
+                tracing::warn!(%client, "failed to serve a connection: {error}");
+                continue;
+            }
         };
         let (serving, builder, graceful) = (serving.clone(), builder.clone(), graceful.watcher());
         let open = metrics.connections().clone();
