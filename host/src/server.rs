@@ -16,8 +16,9 @@ use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::exchange::{self, Exchange, HttpResponse};
 use crate::limits::Limits;
@@ -88,9 +89,9 @@ pub async fn serve(
             }
         };
         let (serving, builder, graceful) = (serving.clone(), builder.clone(), graceful.watcher());
-        let open = metrics.connections().clone();
-        open.inc();
+        let open = OpenConnection::new(metrics.connections(), permit);
         workers.spawn_connection(move || async move {
+            let _open = open;
             match TcpStream::from_std(stream) {
                 Ok(stream) => {
                     let ends = Arc::new(Connection::new(client, server));
@@ -98,8 +99,6 @@ pub async fn serve(
                 }
                 Err(error) => tracing::warn!(%client, "failed to serve a connection: {error}"),
             }
-            open.dec();
-            drop(permit);
         });
     }
 
@@ -122,6 +121,30 @@ pub async fn serve(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// An accepted connection's place: counted in the open-connections gauge and holding one of
+/// `--max-connections`' slots until its task ends, however it ends (done, panicked, or dropped
+/// unfinished with its worker).
+struct OpenConnection {
+    gauge: Gauge,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl OpenConnection {
+    fn new(gauge: &Gauge, slot: OwnedSemaphorePermit) -> OpenConnection {
+        gauge.inc();
+        OpenConnection {
+            gauge: gauge.clone(),
+            _slot: slot,
+        }
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
 }
 
 /// Serves the requests of one connection, on the serving thread that registered `stream`,
@@ -258,4 +281,25 @@ fn not_found() -> HttpResponse {
             br#"{"detail":"Not Found"}"#,
         )))
         .expect("a static response is valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A bug that panics a connection's task must not leave the connection counted, nor hold
+    /// its slot: enough of them would stop the host accepting.
+    #[tokio::test]
+    async fn a_connection_whose_task_panics_is_no_longer_counted() {
+        let gauge = Gauge::default();
+        let slots = Arc::new(Semaphore::new(1));
+        let open = OpenConnection::new(&gauge, slots.clone().acquire_owned().await.unwrap());
+        assert_eq!((gauge.get(), slots.available_permits()), (1, 0));
+        let task = tokio::spawn(async move {
+            let _open = open;
+            panic!("a bug in serving the connection");
+        });
+        assert!(task.await.unwrap_err().is_panic());
+        assert_eq!((gauge.get(), slots.available_permits()), (0, 1));
+    }
 }
