@@ -468,7 +468,7 @@ def main():
                "--port", port, "--no-access-log", "--log-level", "warning"]
     systems = [
         {"key": "wasgi", "name": "wasgi",
-         "cmd": [wasgi, "serve", paths["params"], "--listen", addr, "--no-access-log",
+         "cmd": [wasgi, "serve", paths["wasgi_app"], "--listen", addr, "--no-access-log",
                  "--cache-dir", str(RESULTS / "cache")]},
         {"key": "native", "name": "hyper (native)", "cmd": [paths["native"], addr]},
         {"key": "wasmtime", "name": "wasmtime serve",
@@ -489,7 +489,7 @@ def main():
     results["systems"] = run_rounds(systems, args)
 
     results["sizes"] = {name: os.path.getsize(paths[name])
-                        for name in ("hello", "params", "wasi_http")}
+                        for name in ("hello", "params", "wasgi_app", "wasi_http")}
     if not args.skip_extras:
         results["cold_start_s"] = cold_start(wasgi, paths["hello"], args.port)
         idle = 10_000 if hard >= 12_000 else max(0, hard - 2_000)

@@ -320,8 +320,10 @@ def main():
         out.append("## Component size\n")
         out.append("| component | bytes |\n|---|---|")
         for name, label in (("hello", "examples/hello"), ("params", "examples/params"),
+                            ("wasgi_app", "bench/wasgi-app (the app wasgi serves above)"),
                             ("wasi_http", "bench/wasi-http (the `wasmtime serve` peer)")):
-            out.append(f"| {label} | {sizes[name]:,} |")
+            if name in sizes:
+                out.append(f"| {label} | {sizes[name]:,} |")
         out.append("")
 
     cold = results.get("cold_start_s")

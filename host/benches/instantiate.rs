@@ -5,6 +5,7 @@
 //! A last row serves `GET /` of the guest that speaks the WIT without the SDK
 //! (`tests/guests/raw`, which answers `ok`): the runtime's part of a request with next to no
 //! guest work, so that the SDK's share of the examples' rows can be told from the runtime's.
+//! And one for `bench/wasgi-app`, the app `bench/run` serves: the benchmark's two endpoints.
 //!
 //! `cargo bench -p wasgi-host --bench instantiate`
 //!
@@ -67,6 +68,12 @@ fn instantiate_and_handle(c: &mut Criterion) {
     let raw = Arc::new(App::load("raw", &raw, &linker).expect("a loadable app"));
     c.bench_function("raw guest, no SDK: instantiate + GET / in-process", |b| {
         b.iter(|| black_box(get_root(&runtime, &raw)))
+    });
+    let served = guest_build::build_guest(&repo.join("bench").join("wasgi-app"))
+        .unwrap_or_else(|error| panic!("failed to build bench/wasgi-app: {error:#}"));
+    let served = Arc::new(App::load("bench", &served, &linker).expect("a loadable app"));
+    c.bench_function("bench/wasgi-app: instantiate + GET / in-process", |b| {
+        b.iter(|| black_box(get_root(&runtime, &served)))
     });
 }
 
