@@ -113,6 +113,11 @@ fn read_response(reader: &mut impl BufRead) -> (String, String) {
 #[tokio::test]
 async fn two_hundred_concurrent_requests_are_all_answered_correctly() {
     let host = Host::serve_guest("examples/hello");
+    two_hundred_concurrent_requests(&host).await;
+}
+
+/// `GET /items/{i}` for `i` in 0..200 at once, each answered with its own `i`.
+async fn two_hundred_concurrent_requests(host: &Host) {
     let client = client();
     let requests = (0..200).map(|i| {
         let request = client.get(host.url(&format!("/items/{i}"))).send();
@@ -127,6 +132,34 @@ async fn two_hundred_concurrent_requests_are_all_answered_correctly() {
     for (i, answer) in answers {
         assert_eq!(answer, json!({"item_id": i.to_string()}));
     }
+}
+
+#[tokio::test]
+async fn pinned_workers_each_run_on_one_cpu_and_answer_every_request() {
+    let component = support::guest("examples/hello");
+    let host = Host::serve_with(&component, &["--pin-workers"]);
+    two_hundred_concurrent_requests(&host).await;
+    // One worker per core (the default count), each allowed on one CPU, no two on the same.
+    let mut workers = Vec::new();
+    for task in std::fs::read_dir(format!("/proc/{}/task", host.pid())).unwrap() {
+        let task = task.unwrap().path();
+        let name = std::fs::read_to_string(task.join("comm")).unwrap();
+        if name.starts_with("wasgi-worker-") {
+            let status = std::fs::read_to_string(task.join("status")).unwrap();
+            let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+            let cpus = line.unwrap().split_once(':').unwrap().1.trim().to_owned();
+            assert!(
+                cpus.parse::<usize>().is_ok(),
+                "{name} may run on CPUs {cpus}"
+            );
+            workers.push(cpus);
+        }
+    }
+    let count = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(workers.len(), count, "{workers:?}");
+    workers.sort();
+    workers.dedup();
+    assert_eq!(workers.len(), count, "workers share a CPU");
 }
 
 #[tokio::test]

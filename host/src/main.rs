@@ -167,6 +167,13 @@ enum Command {
         /// start to finish [default: one per core].
         #[arg(long)]
         workers: Option<NonZeroUsize>,
+        /// Pin each serving thread to a CPU (in turn over the CPUs the process may use) and
+        /// give a new connection to the thread on the CPU where the kernel processes its
+        /// packets, unless that thread already serves 2 connections more than the least busy:
+        /// a connection's packets and requests then stay on one core. For cores that are the
+        /// host's own; a pinned thread cannot leave a core that something else keeps busy.
+        #[arg(long)]
+        pin_workers: bool,
     },
     /// Deploy a component (or a guest crate, built first) to a running host, or replace the
     /// app of that name.
@@ -276,6 +283,7 @@ fn run(cli: Cli) -> Result<()> {
             admin,
             reload,
             workers,
+            pin_workers,
         } => {
             let engine = engine::new_engine(cache.dir().as_deref())?;
             let linker = engine::new_linker(&engine)?;
@@ -361,7 +369,16 @@ fn run(cli: Cli) -> Result<()> {
                 // Scripts and tests wait for this exact line to learn the bound port.
                 println!("listening on http://{}", listener.local_addr()?);
                 let workers = workers.unwrap_or_else(Workers::default_count);
-                server::serve(listener, registry, limits, metrics, shutdown, workers).await
+                server::serve(
+                    listener,
+                    registry,
+                    limits,
+                    metrics,
+                    shutdown,
+                    workers,
+                    pin_workers,
+                )
+                .await
             })
         }
         Command::Deploy {

@@ -30,7 +30,8 @@ use crate::workers::Workers;
 /// Serves the apps of `registry` on `listener` until `shutdown` turns true, then lets requests
 /// in flight finish (within `limits.shutdown_grace`) and returns. `limits` holds the connection
 /// limits; each app has its own request limits. Connections are accepted on the caller's
-/// runtime and served on `workers` threads of their own ([`Workers`]).
+/// runtime and served on `workers` threads of their own ([`Workers`]), each pinned to a CPU
+/// with `pin_workers`.
 pub async fn serve(
     listener: TcpListener,
     registry: Arc<Registry>,
@@ -38,6 +39,7 @@ pub async fn serve(
     metrics: Arc<Metrics>,
     mut shutdown: watch::Receiver<bool>,
     workers: NonZeroUsize,
+    pin_workers: bool,
 ) -> Result<()> {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     // Slow clients: a connection that takes too long to send its headers is dropped.
@@ -53,7 +55,7 @@ pub async fn serve(
         instances: Arc::new(Semaphore::new(limits.max_instances)),
         unrouted: metrics.unrouted().clone(),
     });
-    let workers = Workers::start(workers)?;
+    let workers = Workers::start(workers, pin_workers)?;
     let shutdown = shutdown.wait_for(|&stop| stop);
     tokio::pin!(shutdown);
 
@@ -77,6 +79,12 @@ pub async fn serve(
         };
         // Responses are written whole or in guest-sized chunks; don't let Nagle hold them.
         let _ = stream.set_nodelay(true);
+        // The CPU where the kernel processes the connection's packets: its worker's, if pinned.
+        let cpu = workers
+            .pinned()
+            .then(|| rustix::net::sockopt::socket_incoming_cpu(&stream).ok())
+            .flatten()
+            .map(|cpu| cpu as usize);
         // The socket leaves this runtime's reactor for the worker's.
         let handed_over = stream
             .local_addr()
@@ -90,7 +98,7 @@ pub async fn serve(
         };
         let (serving, builder, graceful) = (serving.clone(), builder.clone(), graceful.watcher());
         let open = OpenConnection::new(metrics.connections(), permit);
-        workers.spawn_connection(move || async move {
+        workers.spawn_connection(cpu, move || async move {
             let _open = open;
             match TcpStream::from_std(stream) {
                 Ok(stream) => {

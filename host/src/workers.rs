@@ -23,6 +23,8 @@ pub struct Workers {
 struct Worker {
     /// Spawns onto the worker's runtime from any thread.
     handle: Handle,
+    /// The CPU the worker's thread is pinned to, if it is.
+    cpu: Option<usize>,
     /// The connections the worker serves now.
     open: Arc<AtomicUsize>,
     /// Dropping it stops the worker: its runtime ends, dropping what still runs on it.
@@ -39,27 +41,41 @@ impl Workers {
         std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN)
     }
 
-    /// Starts `count` serving threads, named `wasgi-worker-0`, `wasgi-worker-1`, ….
-    pub fn start(count: NonZeroUsize) -> Result<Workers> {
+    /// Starts `count` serving threads, named `wasgi-worker-0`, `wasgi-worker-1`, …. With
+    /// `pin`, each is pinned to one of the CPUs the process may run on, in turn (one each when
+    /// there are as many workers as CPUs, the default).
+    pub fn start(count: NonZeroUsize, pin: bool) -> Result<Workers> {
+        let cpus = if pin { allowed_cpus()? } else { Vec::new() };
         let workers = (0..count.get())
-            .map(Worker::start)
+            .map(|index| {
+                let cpu = (!cpus.is_empty()).then(|| cpus[index % cpus.len()]);
+                Worker::start(index, cpu)
+            })
             .collect::<Result<Vec<_>>>()?;
         Ok(Workers { workers })
     }
 
-    /// Runs the connection that `serve` makes on the worker serving the fewest connections.
-    /// `serve` is called on that worker's thread, so the socket it registers (with
-    /// [`tokio::net::TcpStream::from_std`]) is polled by that worker, not the caller.
-    pub fn spawn_connection<F, Fut>(&self, serve: F)
+    /// Whether the workers are pinned to CPUs, so that a connection's CPU can choose one.
+    pub fn pinned(&self) -> bool {
+        self.workers.iter().any(|worker| worker.cpu.is_some())
+    }
+
+    /// Runs the connection that `serve` makes on a worker: with `cpu`, the CPU where the
+    /// kernel processes the connection's packets, on a worker pinned there (see [`choose`]);
+    /// otherwise on the worker serving the fewest connections. `serve` is called on that
+    /// worker's thread, so the socket it registers (with [`tokio::net::TcpStream::from_std`])
+    /// is polled by that worker, not the caller.
+    pub fn spawn_connection<F, Fut>(&self, cpu: Option<usize>, serve: F)
     where
         F: FnOnce() -> Fut + Send + 'static,
         Fut: Future<Output = ()> + Send + 'static,
     {
-        let worker = self
+        let load: Vec<(Option<usize>, usize)> = self
             .workers
             .iter()
-            .min_by_key(|worker| worker.open.load(Ordering::Relaxed))
-            .expect("there is at least one worker");
+            .map(|worker| (worker.cpu, worker.open.load(Ordering::Relaxed)))
+            .collect();
+        let worker = &self.workers[choose(&load, cpu)];
         let open = worker.open.clone();
         open.fetch_add(1, Ordering::Relaxed);
         worker.handle.spawn(async move {
@@ -79,8 +95,41 @@ impl Workers {
     }
 }
 
+/// How many connections more than the least busy worker a worker on a connection's own CPU
+/// may serve before the connection goes to the least busy one instead: a CPU that receives
+/// most connections (one client's, on a loopback) does not get most of the work.
+const STEERING_SLACK: usize = 2;
+
+/// Which worker, of those whose pinned CPU and open connections `load` lists, gets a new
+/// connection whose packets the kernel processes on `cpu`: the least busy worker pinned to
+/// `cpu`, so that the connection's packets and its requests are handled on one core, unless
+/// it serves more than [`STEERING_SLACK`] connections over the least busy worker of all, which
+/// gets it then, as it does a connection without a CPU or whose CPU has no worker. Ties go to
+/// the first.
+fn choose(load: &[(Option<usize>, usize)], cpu: Option<usize>) -> usize {
+    let least_of = |pinned: &dyn Fn(Option<usize>) -> bool| {
+        (0..load.len())
+            .filter(|&index| pinned(load[index].0))
+            .min_by_key(|&index| load[index].1)
+    };
+    let least = least_of(&|_| true).expect("there is at least one worker");
+    match cpu.and_then(|cpu| least_of(&|pinned| pinned == Some(cpu))) {
+        Some(local) if load[local].1 <= load[least].1 + STEERING_SLACK => local,
+        _ => least,
+    }
+}
+
+/// The CPUs this process may run on (its affinity mask, which a container's cpuset narrows).
+fn allowed_cpus() -> Result<Vec<usize>> {
+    let allowed = rustix::thread::sched_getaffinity(None)
+        .context("failed to read the CPUs this process may run on")?;
+    Ok((0..rustix::thread::CpuSet::MAX_CPU)
+        .filter(|&cpu| allowed.is_set(cpu))
+        .collect())
+}
+
 impl Worker {
-    fn start(index: usize) -> Result<Worker> {
+    fn start(index: usize, cpu: Option<usize>) -> Result<Worker> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -90,12 +139,21 @@ impl Worker {
         let thread = std::thread::Builder::new()
             .name(format!("wasgi-worker-{index}"))
             .spawn(move || {
+                if let Some(cpu) = cpu {
+                    let mut only = rustix::thread::CpuSet::new();
+                    only.set(cpu);
+                    // Only if the process's CPUs changed since they were read.
+                    if let Err(error) = rustix::thread::sched_setaffinity(None, &only) {
+                        tracing::warn!("serving thread {index} runs unpinned: {error}");
+                    }
+                }
                 // Either a stop or the `Workers` gone: both end the worker.
                 let _ = runtime.block_on(stopped);
             })
             .context("failed to start a serving thread")?;
         Ok(Worker {
             handle,
+            cpu,
             open: Arc::new(AtomicUsize::new(0)),
             stop: Some(stop),
             thread: Some(thread),
@@ -130,7 +188,7 @@ mod tests {
     use tokio::sync::mpsc;
 
     fn workers(count: usize) -> Workers {
-        Workers::start(NonZeroUsize::new(count).unwrap()).unwrap()
+        Workers::start(NonZeroUsize::new(count).unwrap(), false).unwrap()
     }
 
     /// Each connection goes to the worker with the fewest open, and runs there to its end,
@@ -144,7 +202,7 @@ mod tests {
             let (release, released) = oneshot::channel::<()>();
             releases.push(release);
             let ran_on = ran_on.clone();
-            workers.spawn_connection(move || async move {
+            workers.spawn_connection(None, move || async move {
                 let name = || std::thread::current().name().map(str::to_owned);
                 // What a connection spawns (a guest's task) runs on its worker too.
                 let spawned = tokio::spawn(async move { name() }).await.unwrap();
@@ -175,7 +233,7 @@ mod tests {
         wait_for(|| workers.open_connections() == [0, 2]).await;
         for _ in 0..2 {
             let ran_on = ran_on.clone();
-            workers.spawn_connection(move || async move {
+            workers.spawn_connection(None, move || async move {
                 let name = std::thread::current().name().map(str::to_owned);
                 ran_on.send((name.clone(), name)).unwrap();
                 std::future::pending::<()>().await;
@@ -186,14 +244,50 @@ mod tests {
         assert_eq!(workers.open_connections(), [2, 2]);
     }
 
+    /// A connection goes to the least busy worker on its own CPU, unless that one serves more
+    /// than the slack over the least busy of all; without a CPU of a worker, to the least busy.
+    #[test]
+    fn a_connection_goes_to_a_worker_on_its_cpu_unless_that_one_is_much_busier() {
+        let load = [(Some(0), 3), (Some(1), 1), (Some(0), 2)];
+        assert_eq!(choose(&load, Some(0)), 2);
+        assert_eq!(choose(&load, Some(1)), 1);
+        assert_eq!(choose(&load, None), 1);
+        assert_eq!(choose(&load, Some(7)), 1);
+        // At the slack, and past it.
+        assert_eq!(choose(&[(Some(0), 3), (Some(1), 1)], Some(0)), 0);
+        assert_eq!(choose(&[(Some(0), 4), (Some(1), 1)], Some(0)), 1);
+        // Unpinned workers: the least busy, the first of equals.
+        assert_eq!(choose(&[(None, 1), (None, 0), (None, 0)], Some(0)), 1);
+    }
+
+    /// Pinned workers run on the process's CPUs in turn, one CPU each.
+    #[tokio::test]
+    async fn pinned_workers_each_run_on_one_cpu_in_turn() {
+        let cpus = allowed_cpus().unwrap();
+        let workers = Workers::start(NonZeroUsize::new(cpus.len() + 1).unwrap(), true).unwrap();
+        assert!(workers.pinned());
+        for (index, worker) in workers.workers.iter().enumerate() {
+            let (send, on) = oneshot::channel();
+            worker
+                .handle
+                .spawn(async move { send.send(allowed_cpus().unwrap()).unwrap() });
+            assert_eq!(
+                on.await.unwrap(),
+                [cpus[index % cpus.len()]],
+                "worker {index}"
+            );
+        }
+        assert!(!self::workers(2).pinned());
+    }
+
     /// A connection that panics is counted as closed, and its worker keeps serving.
     #[tokio::test]
     async fn a_panicking_connection_is_counted_closed_and_the_worker_serves_on() {
         let workers = workers(1);
-        workers.spawn_connection(|| async { panic!("a connection's bug") });
+        workers.spawn_connection(None, || async { panic!("a connection's bug") });
         wait_for(|| workers.open_connections() == [0]).await;
         let (answer, answered) = oneshot::channel();
-        workers.spawn_connection(move || async move {
+        workers.spawn_connection(None, move || async move {
             answer.send(()).unwrap();
         });
         answered.await.unwrap();
@@ -206,7 +300,7 @@ mod tests {
         let (dropped, mut gone) = mpsc::unbounded_channel::<()>();
         for _ in 0..2 {
             let dropped = dropped.clone();
-            workers.spawn_connection(move || async move {
+            workers.spawn_connection(None, move || async move {
                 let _dropped = dropped;
                 std::future::pending::<()>().await;
             });
