@@ -469,6 +469,7 @@ def main():
     systems = [
         {"key": "wasgi", "name": "wasgi",
          "cmd": [wasgi, "serve", paths["wasgi_app"], "--listen", addr, "--no-access-log",
+                 "--pin-workers",
                  "--cache-dir", str(RESULTS / "cache")]},
         {"key": "native", "name": "hyper (native)", "cmd": [paths["native"], addr]},
         {"key": "wasmtime", "name": "wasmtime serve",
