@@ -1,5 +1,6 @@
 //! A loaded guest app: its component, checked and pre-linked once, instantiated per request.
 
+use std::cell::Cell;
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
@@ -23,6 +24,33 @@ static IN_PROCESS: LazyLock<Arc<Connection>> = LazyLock::new(|| {
     let local = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     Arc::new(Connection::new(local, local))
 });
+
+thread_local! {
+    /// The guests served ([`App::serve`]) on this thread that have not finished.
+    static GUESTS_ON_THREAD: Cell<usize> = const { Cell::new(0) };
+}
+
+/// One served guest counted on its thread while it runs. A serving thread's runtime never
+/// moves a task to another thread, so the count goes down where it went up.
+struct GuestsOnThread;
+
+impl GuestsOnThread {
+    fn enter() -> GuestsOnThread {
+        GUESTS_ON_THREAD.set(GUESTS_ON_THREAD.get() + 1);
+        GuestsOnThread
+    }
+
+    /// Whether this is the only guest on the thread.
+    fn alone(&self) -> bool {
+        GUESTS_ON_THREAD.get() == 1
+    }
+}
+
+impl Drop for GuestsOnThread {
+    fn drop(&mut self) {
+        GUESTS_ON_THREAD.set(GUESTS_ON_THREAD.get().saturating_sub(1));
+    }
+}
 
 /// A guest app ready to serve: everything that can be done once per deploy is done.
 pub struct App {
@@ -285,6 +313,26 @@ impl App {
     /// exchange however the guest ended. The instance runs under the app's memory limit and
     /// deadline; a trap or a broken limit is logged and costs only this request.
     pub async fn handle(self: Arc<Self>, head: RequestHead, exchange: Exchange) -> Outcome {
+        self.run(head, exchange, None).await
+    }
+
+    /// [`handle`](Self::handle) for a request whose response another task writes (the
+    /// connection's, on the same serving thread). When this is the thread's only guest, the
+    /// instance is torn down after that task has had its turn, so the response goes out
+    /// first and the client reads it while the instance's memory is reset; under load, with
+    /// other guests waiting, it is torn down at once, so that the next instance reuses its
+    /// still-warm slot (bench/analysis.md, item 17).
+    pub async fn serve(self: Arc<Self>, head: RequestHead, exchange: Exchange) -> Outcome {
+        self.run(head, exchange, Some(GuestsOnThread::enter()))
+            .await
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        head: RequestHead,
+        exchange: Exchange,
+        guests: Option<GuestsOnThread>,
+    ) -> Outcome {
         let scope_parts = head.scope_parts();
         let scope = scope_parts.scope();
         let (method, path) = (scope.method, scope.path);
@@ -307,6 +355,9 @@ impl App {
             // A timeout too long to be a point in time is never reached.
             None => Ok(call.await),
         };
+        if guests.as_ref().is_some_and(GuestsOnThread::alone) {
+            tokio::task::yield_now().await;
+        }
         let state = store.into_data();
         let limit = failure_limit(&result, state.memory.exceeded);
         let (failure, reason) = match (limit, &result) {
@@ -380,5 +431,24 @@ pub(crate) fn trap_reason(error: &wasmtime::Error) -> String {
     match error.downcast_ref::<wasmtime::Trap>() {
         Some(trap) => trap.to_string(),
         None => error.root_cause().to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A served guest is alone on its thread until a second one starts there, and again once
+    /// that one ends; other threads' guests do not count.
+    #[test]
+    fn a_guest_is_alone_on_its_thread_until_another_starts_there() {
+        let first = GuestsOnThread::enter();
+        assert!(first.alone());
+        let elsewhere = std::thread::spawn(|| GuestsOnThread::enter().alone());
+        assert!(elsewhere.join().unwrap());
+        let second = GuestsOnThread::enter();
+        assert!(!first.alone() && !second.alone());
+        drop(second);
+        assert!(first.alone());
     }
 }

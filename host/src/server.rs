@@ -255,7 +255,7 @@ async fn respond(
         Exchange::new(body.map_err(Into::into).boxed(), app.limits().max_body);
     let guest = app.clone();
     tokio::spawn(async move {
-        guest.handle(head, exchange).await;
+        guest.serve(head, exchange).await;
         drop(admitted);
     });
     // The exchange always answers, even when the guest traps, so this only fails if the guest
