@@ -97,7 +97,7 @@ pub async fn serve(
             }
         };
         let (serving, builder, graceful) = (serving.clone(), builder.clone(), graceful.watcher());
-        let open = OpenConnection::new(metrics.connections(), permit);
+        let open = ConnectionSlot::new(metrics.connections(), permit);
         workers.spawn_connection(cpu, move || async move {
             let _open = open;
             match TcpStream::from_std(stream) {
@@ -134,22 +134,22 @@ pub async fn serve(
 /// An accepted connection's place: counted in the open-connections gauge and holding one of
 /// `--max-connections`' slots until its task ends, however it ends (done, panicked, or dropped
 /// unfinished with its worker).
-struct OpenConnection {
+struct ConnectionSlot {
     gauge: Gauge,
     _slot: OwnedSemaphorePermit,
 }
 
-impl OpenConnection {
-    fn new(gauge: &Gauge, slot: OwnedSemaphorePermit) -> OpenConnection {
+impl ConnectionSlot {
+    fn new(gauge: &Gauge, slot: OwnedSemaphorePermit) -> ConnectionSlot {
         gauge.inc();
-        OpenConnection {
+        ConnectionSlot {
             gauge: gauge.clone(),
             _slot: slot,
         }
     }
 }
 
-impl Drop for OpenConnection {
+impl Drop for ConnectionSlot {
     fn drop(&mut self) {
         self.gauge.dec();
     }
@@ -301,7 +301,7 @@ mod tests {
     async fn a_connection_whose_task_panics_is_no_longer_counted() {
         let gauge = Gauge::default();
         let slots = Arc::new(Semaphore::new(1));
-        let open = OpenConnection::new(&gauge, slots.clone().acquire_owned().await.unwrap());
+        let open = ConnectionSlot::new(&gauge, slots.clone().acquire_owned().await.unwrap());
         assert_eq!((gauge.get(), slots.available_permits()), (1, 0));
         let task = tokio::spawn(async move {
             let _open = open;

@@ -107,14 +107,15 @@ const STEERING_SLACK: usize = 2;
 /// gets it then, as it does a connection without a CPU or whose CPU has no worker. Ties go to
 /// the first.
 fn choose(load: &[(Option<usize>, usize)], cpu: Option<usize>) -> usize {
-    let least_of = |pinned: &dyn Fn(Option<usize>) -> bool| {
-        (0..load.len())
-            .filter(|&index| pinned(load[index].0))
-            .min_by_key(|&index| load[index].1)
-    };
-    let least = least_of(&|_| true).expect("there is at least one worker");
-    match cpu.and_then(|cpu| least_of(&|pinned| pinned == Some(cpu))) {
-        Some(local) if load[local].1 <= load[least].1 + STEERING_SLACK => local,
+    let open = |index: &usize| load[*index].1;
+    let least = (0..load.len())
+        .min_by_key(open)
+        .expect("there is at least one worker");
+    let local = (0..load.len())
+        .filter(|&index| cpu.is_some() && load[index].0 == cpu)
+        .min_by_key(open);
+    match local {
+        Some(local) if open(&local) <= open(&least) + STEERING_SLACK => local,
         _ => least,
     }
 }
