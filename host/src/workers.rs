@@ -130,6 +130,9 @@ fn allowed_cpus() -> Result<Vec<usize>> {
 }
 
 impl Worker {
+    /// Starts worker `index`, pinned to `cpu` if given. Where the pinning fails, the worker
+    /// runs unpinned and says so, and it records no CPU, so that no connection is steered to
+    /// it for a CPU it does not run on.
     fn start(index: usize, cpu: Option<usize>) -> Result<Worker> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -137,21 +140,26 @@ impl Worker {
             .context("failed to start a serving thread's runtime")?;
         let handle = runtime.handle().clone();
         let (stop, stopped) = oneshot::channel::<()>();
+        let (pinned, was_pinned) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name(format!("wasgi-worker-{index}"))
             .spawn(move || {
-                if let Some(cpu) = cpu {
-                    let mut only = rustix::thread::CpuSet::new();
-                    only.set(cpu);
-                    // Only if the process's CPUs changed since they were read.
-                    if let Err(error) = rustix::thread::sched_setaffinity(None, &only) {
+                let cpu = cpu.filter(|&cpu| match pin_this_thread(cpu) {
+                    Ok(()) => true,
+                    Err(error) => {
                         tracing::warn!("serving thread {index} runs unpinned: {error}");
+                        false
                     }
-                }
+                });
+                // `start` waits for this answer, so the receiver is there.
+                let _ = pinned.send(cpu);
                 // Either a stop or the `Workers` gone: both end the worker.
                 let _ = runtime.block_on(stopped);
             })
             .context("failed to start a serving thread")?;
+        let cpu = was_pinned
+            .recv()
+            .context("a serving thread ended as it started")?;
         Ok(Worker {
             handle,
             cpu,
@@ -160,6 +168,14 @@ impl Worker {
             thread: Some(thread),
         })
     }
+}
+
+/// Pins the calling thread to `cpu`. It fails only where the process may no longer run there
+/// (its CPUs changed since [`allowed_cpus`] read them) or the CPU is beyond the kernel's.
+fn pin_this_thread(cpu: usize) -> rustix::io::Result<()> {
+    let mut only = rustix::thread::CpuSet::new();
+    only.set(cpu);
+    rustix::thread::sched_setaffinity(None, &only)
 }
 
 impl Drop for Worker {
@@ -279,6 +295,23 @@ mod tests {
             );
         }
         assert!(!self::workers(2).pinned());
+    }
+
+    /// A worker that cannot be pinned (here to a CPU the process may not use) runs unpinned
+    /// and records no CPU, so no connection is steered to it for that CPU; it still serves.
+    #[tokio::test]
+    async fn a_worker_that_cannot_be_pinned_records_no_cpu_and_serves() {
+        let allowed = allowed_cpus().unwrap();
+        let elsewhere = (0..rustix::thread::CpuSet::MAX_CPU)
+            .find(|cpu| !allowed.contains(cpu))
+            .unwrap();
+        let worker = Worker::start(0, Some(elsewhere)).unwrap();
+        assert_eq!(worker.cpu, None);
+        let (send, on) = oneshot::channel();
+        worker
+            .handle
+            .spawn(async move { send.send(allowed_cpus().unwrap()).unwrap() });
+        assert_eq!(on.await.unwrap(), allowed);
     }
 
     /// A connection that panics is counted as closed, and its worker keeps serving.
