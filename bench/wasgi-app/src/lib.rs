@@ -3,41 +3,15 @@
 //! other servers of `bench/` answer and nothing more (FastAPI's `bench/fastapi_app.py`, native
 //! hyper's and `wasmtime serve`'s `bench/common/handlers.rs`).
 //!
-//! The models repeat those of `examples/params` on purpose: depending on that crate would link
-//! its ten endpoints and the regex engine, which is what this app leaves out.
+//! The `Item` model is `examples/params`' own (its `item.rs`, included here): depending on that
+//! crate would link its ten endpoints and the regex engine, which is what this app leaves out.
 
 use serde_json::{Value, json};
-use wasgi::{App, Model};
+use wasgi::App;
 
-/// An image of an item.
-#[derive(Debug, Clone, Model)]
-pub struct Image {
-    /// Where the image is.
-    pub url: String,
-    /// Its name.
-    pub name: String,
-}
-
-/// An item for sale, as `params_app.py` defines it.
-#[derive(Debug, Clone, Model)]
-pub struct Item {
-    /// 1 to 50 characters.
-    #[field(min_length = 1, max_length = 50)]
-    pub name: String,
-    /// At most 300 characters.
-    #[field(max_length = 300)]
-    pub description: Option<String>,
-    /// Positive.
-    #[field(gt = 0)]
-    pub price: f64,
-    /// Optional tax.
-    pub tax: Option<f64>,
-    /// Tags; none by default.
-    #[field(default)]
-    pub tags: Vec<String>,
-    /// Optional images.
-    pub images: Option<Vec<Image>>,
-}
+#[path = "../../../examples/params/src/item.rs"]
+mod item;
+use item::Item;
 
 // The greeting.
 #[wasgi::get("/")]

@@ -22,6 +22,9 @@
 use serde_json::{Value, json};
 use wasgi::{App, HttpException, Model, StrEnum};
 
+mod item;
+pub use item::{Image, Item};
+
 /// `class ModelName(str, Enum)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, StrEnum)]
 pub enum ModelName {
@@ -31,36 +34,6 @@ pub enum ModelName {
     Resnet,
     /// `"lenet"`
     Lenet,
-}
-
-/// An image of an item.
-#[derive(Debug, Clone, Model)]
-pub struct Image {
-    /// Where the image is.
-    pub url: String,
-    /// Its name.
-    pub name: String,
-}
-
-/// An item for sale.
-#[derive(Debug, Clone, Model)]
-pub struct Item {
-    /// 1 to 50 characters.
-    #[field(min_length = 1, max_length = 50)]
-    pub name: String,
-    /// At most 300 characters.
-    #[field(max_length = 300)]
-    pub description: Option<String>,
-    /// Positive.
-    #[field(gt = 0)]
-    pub price: f64,
-    /// Optional tax.
-    pub tax: Option<f64>,
-    /// Tags; none by default.
-    #[field(default)]
-    pub tags: Vec<String>,
-    /// Optional images.
-    pub images: Option<Vec<Image>>,
 }
 
 /// A user.
