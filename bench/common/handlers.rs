@@ -43,6 +43,15 @@ pub fn route(method: &str, path: &str, body: &[u8]) -> Answer {
     }
 }
 
+/// The answer to a request whose body could not be read to its end (the client went away or
+/// sent a malformed chunk): FastAPI's 400, rather than validating the part that arrived.
+pub fn unreadable_body() -> Answer {
+    answer(
+        400,
+        &json!({"detail": "There was an error parsing the body"}),
+    )
+}
+
 fn create_item(body: &[u8]) -> Answer {
     let item: Item = match serde_json::from_slice(body) {
         Ok(item) => item,

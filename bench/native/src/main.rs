@@ -37,11 +37,10 @@ async fn main() -> std::io::Result<()> {
 
 async fn respond(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = request.into_parts();
-    let body = match body.collect().await {
-        Ok(body) => body.to_bytes(),
-        Err(_) => Bytes::new(),
+    let answer = match body.collect().await {
+        Ok(body) => handlers::route(parts.method.as_str(), parts.uri.path(), &body.to_bytes()),
+        Err(_) => handlers::unreadable_body(),
     };
-    let answer = handlers::route(parts.method.as_str(), parts.uri.path(), &body);
     let response = Response::builder()
         .status(answer.status)
         .header("content-type", "application/json")

@@ -23,13 +23,10 @@ impl wasi::exports::http::incoming_handler::Guest for Server {
         };
         let path = request.path_with_query().unwrap_or_default();
         let path = path.split('?').next().unwrap_or_default().to_owned();
-        let mut body = Vec::new();
-        if let Ok(incoming) = request.consume() {
-            if let Ok(mut stream) = incoming.stream() {
-                let _ = stream.read_to_end(&mut body);
-            }
-        }
-        let answer = handlers::route(method, &path, &body);
+        let answer = match read_body(request) {
+            Some(body) => handlers::route(method, &path, &body),
+            None => handlers::unreadable_body(),
+        };
 
         let headers =
             Fields::from_list(&[("content-type".to_owned(), b"application/json".to_vec())])
@@ -45,4 +42,12 @@ impl wasi::exports::http::incoming_handler::Guest for Server {
         }
         let _ = OutgoingBody::finish(outgoing, None);
     }
+}
+
+/// The request's whole body, or `None` when it cannot be read to its end.
+fn read_body(request: IncomingRequest) -> Option<Vec<u8>> {
+    let incoming = request.consume().ok()?;
+    let mut body = Vec::new();
+    incoming.stream().ok()?.read_to_end(&mut body).ok()?;
+    Some(body)
 }
