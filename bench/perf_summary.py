@@ -60,7 +60,8 @@ def main():
     sampled_s = float(re.search(r"bench/profile (\d+)", command)[1])
     cpu_us = samples / 1e3 / (rps * sampled_s) if samples and rps else None
     out = ["## Profile: where a request's CPU time goes\n",
-           f"`{command}`: `perf` sampled `wasgi serve` of examples/hello while `wrk -c32` asked "
+           f"`{command}`: `perf` sampled `wasgi serve --pin-workers` of examples/hello while "
+           f"`wrk -c32` asked "
            f"`GET /` ({rps:,.0f} requests/s during the profile)."]
     if cpu_us:
         out[-1] += (f" The server spent **{cpu_us:.0f} µs of CPU per request** "
