@@ -22,11 +22,7 @@ fn root() -> Value {
 // Creates an item: 201, with the price including tax when there is a tax.
 #[wasgi::post("/items", status_code = 201)]
 fn create_item(item: Item) -> Value {
-    let mut result = serde_json::to_value(&item).unwrap_or_default();
-    if let Some(tax) = item.tax {
-        result["price_with_tax"] = json!(item.price + tax);
-    }
-    result
+    item.with_price_with_tax()
 }
 
 /// The app.

@@ -2,6 +2,7 @@
 //! (`bench/wasgi-app`) includes this file too, so that both validate the same model without it
 //! linking this example's other endpoints.
 
+use serde_json::{Value, json};
 use wasgi::Model;
 
 /// An image of an item.
@@ -32,4 +33,15 @@ pub struct Item {
     pub tags: Vec<String>,
     /// Optional images.
     pub images: Option<Vec<Image>>,
+}
+
+impl Item {
+    /// The item as `POST /items` answers it: its fields, and `price_with_tax` when it has a tax.
+    pub fn with_price_with_tax(&self) -> Value {
+        let mut result = serde_json::to_value(self).unwrap_or_default();
+        if let Some(tax) = self.tax {
+            result["price_with_tax"] = json!(self.price + tax);
+        }
+        result
+    }
 }
