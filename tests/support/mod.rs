@@ -242,11 +242,10 @@ impl Host {
 
     /// Sends SIGTERM to the host.
     pub fn terminate(&self) {
-        let status = std::process::Command::new("kill")
-            .args(["-TERM", &self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        // A signal sent directly: a minimal machine may have no `kill` program (procps).
+        let pid = rustix::process::Pid::from_child(&self.child);
+        rustix::process::kill_process(pid, rustix::process::Signal::TERM)
+            .expect("the host is running and can be signalled");
     }
 
     /// Waits (up to a generous bound) for the host to exit, and returns its exit code.
