@@ -19,6 +19,7 @@ mod allocator;
 pub mod app;
 mod bindings;
 pub mod config;
+mod core_turns;
 pub mod data_dir;
 pub mod engine;
 pub mod exchange;

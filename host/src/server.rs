@@ -190,6 +190,9 @@ async fn respond(
     request: hyper::Request<Incoming>,
     connection: Arc<Connection>,
 ) -> Result<HttpResponse, Infallible> {
+    // Between two requests' work: where the thread has been busy a while, let whatever waits
+    // for its core run first.
+    crate::core_turns::offer_core_if_due();
     let host = request
         .headers()
         .get(http::header::HOST)

@@ -15,7 +15,8 @@ use tokio::sync::oneshot;
 /// connection goes to the thread serving the fewest; it stays there, and so do the guests of
 /// its requests (a guest's task is spawned on the runtime it was asked from), their background
 /// work included. Nothing of a request moves between threads, so no request waits on a wake-up
-/// from another thread.
+/// from another thread. A busy thread offers its core between requests now and then
+/// ([`crate::core_turns`]), so that a thread sharing its core does not wait for the kernel's tick.
 pub struct Workers {
     workers: Vec<Worker>,
 }
