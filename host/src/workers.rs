@@ -15,8 +15,9 @@ use tokio::sync::oneshot;
 /// connection goes to the thread serving the fewest; it stays there, and so do the guests of
 /// its requests (a guest's task is spawned on the runtime it was asked from), their background
 /// work included. Nothing of a request moves between threads, so no request waits on a wake-up
-/// from another thread. A busy thread offers its core between requests now and then
-/// ([`crate::core_turns`]), so that a thread sharing its core does not wait for the kernel's tick.
+/// from another thread. A thread that has worked half a millisecond without a pause offers its
+/// core as its next request starts, so that a thread sharing the core does not wait for the
+/// kernel's tick (the host's `core_turns` module).
 pub struct Workers {
     workers: Vec<Worker>,
 }
@@ -137,6 +138,9 @@ impl Worker {
     fn start(index: usize, cpu: Option<usize>) -> Result<Worker> {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
+            // The thread's pauses, so that only its work counts towards offering its core.
+            .on_thread_park(crate::core_turns::idle)
+            .on_thread_unpark(crate::core_turns::busy)
             .build()
             .context("failed to start a serving thread's runtime")?;
         let handle = runtime.handle().clone();
