@@ -102,6 +102,13 @@ pub fn offer_core_if_due() {
     });
 }
 
+/// Whether the calling thread has reported resuming work since it started: true on a serving
+/// thread once its runtime has parked and woken, false on a thread that reports nothing.
+#[cfg(test)]
+pub(crate) fn reports_pauses() -> bool {
+    WORK.with(Cell::get).since.is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,6 +213,27 @@ mod tests {
         Workers::start(NonZeroUsize::new(count).unwrap(), false).unwrap()
     }
 
+    /// A serving thread's runtime reports its pauses, so that only its work counts towards
+    /// offering its core ([`crate::core_turns`]); a thread that reports none would never offer.
+    #[tokio::test]
+    async fn serving_threads_report_their_pauses() {
+        let workers = workers(1);
+        let (reported, report) = oneshot::channel();
+        workers.spawn_connection(None, move || async move {
+            // A pause: the runtime parks until the timer fires, then resumes.
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let _ = reported.send(crate::core_turns::reports_pauses());
+        });
+        assert!(
+            report.await.unwrap(),
+            "the worker's runtime reported no pause"
+        );
+        assert!(
+            !crate::core_turns::reports_pauses(),
+            "the test's own thread reports none"
+        );
+    }
+
     /// Each connection goes to the worker with the fewest open, and runs there to its end,
     /// along with what it spawns.
     #[tokio::test]
