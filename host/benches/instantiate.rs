@@ -7,7 +7,8 @@
 //! guest work, so that the SDK's share of the examples' rows can be told from the runtime's.
 //! And one for `bench/wasgi-app`, the app `bench/run` serves: the benchmark's two endpoints.
 //!
-//! `cargo bench -p wasgi-host --bench instantiate`
+//! `cargo bench --profile dist -p wasgi-host --bench instantiate` (the measured build, as `bench/run`
+//! runs it; without `--profile dist` it measures `release`)
 //!
 //! With `WASGI_PROFILE_REQUESTS=N` in the environment it skips criterion and serves `GET /` of
 //! `examples/hello` N times after one warm-up request, for a profile of the in-process request
