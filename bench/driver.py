@@ -434,7 +434,7 @@ def main():
     parser.add_argument("--port", type=int, default=8089)
     parser.add_argument("--duration", type=int, default=5,
                         help="seconds per measurement")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="how many times each server is measured, in turns; the page shows "
                              "the median")
     parser.add_argument("--warmup", type=int, default=2)
