@@ -309,11 +309,12 @@ def main():
         out.append("| benchmark | mean | 95% interval |\n|---|---|---|")
         for name, mean, low, high in micro:
             out.append(f"| {name} | {ns(mean)} | {ns(low)} – {ns(high)} |")
-        out.append("\n`cargo bench -p wasgi-host --bench instantiate` (a fresh instance of the "
-                   "example, `GET /` through the host's `App::get`, no network; \"instantiate only\" "
-                   "creates and discards the instance without calling it), "
-                   "`cargo bench -p wasgi --bench routing`, "
-                   "`cargo bench -p params --bench validation`.\n")
+        out.append("\n`cargo bench --profile dist -p wasgi-host --bench instantiate` (a fresh "
+                   "instance of the example, `GET /` through the host's `App::get`, no network; "
+                   "\"instantiate only\" creates and discards the instance without calling it), "
+                   "`cargo bench --profile dist -p wasgi --bench routing`, "
+                   "`cargo bench --profile dist -p params --bench validation`: the host's "
+                   "deployed build, as the servers above.\n")
 
     sizes = results.get("sizes")
     if sizes:
