@@ -141,19 +141,12 @@ async fn pinned_workers_each_run_on_one_cpu_and_answer_every_request() {
     two_hundred_concurrent_requests(&host).await;
     // One worker per core (the default count), each allowed on one CPU, no two on the same.
     let mut workers = Vec::new();
-    for task in std::fs::read_dir(format!("/proc/{}/task", host.pid())).unwrap() {
-        let task = task.unwrap().path();
-        let name = std::fs::read_to_string(task.join("comm")).unwrap();
-        if name.starts_with("wasgi-worker-") {
-            let status = std::fs::read_to_string(task.join("status")).unwrap();
-            let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
-            let cpus = line.unwrap().split_once(':').unwrap().1.trim().to_owned();
-            assert!(
-                cpus.parse::<usize>().is_ok(),
-                "{name} may run on CPUs {cpus}"
-            );
-            workers.push(cpus);
-        }
+    for (name, cpus) in host.worker_cpus() {
+        assert!(
+            cpus.parse::<usize>().is_ok(),
+            "{name} may run on CPUs {cpus}"
+        );
+        workers.push(cpus);
     }
     let count = std::thread::available_parallelism().unwrap().get();
     assert_eq!(workers.len(), count, "{workers:?}");

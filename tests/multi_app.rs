@@ -153,6 +153,62 @@ fn a_bad_config_is_refused_with_its_reason() {
 }
 
 #[tokio::test]
+async fn the_config_says_how_the_host_serves() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = support::guest("examples/hello");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\nworkers = 1\npin_workers = true\naccess_log = false\n\
+             [[app]]\nname = \"hello\"\nmodule = \"{}\"\n",
+            hello.display()
+        ),
+    );
+    // No --listen: the address comes from the file.
+    let host = Host::start_as_given(&["--config", &config], &[]);
+    assert_eq!(host.get("/").await.status(), 200);
+    let workers = host.worker_cpus();
+    assert_eq!(workers.len(), 1, "one serving thread: {workers:?}");
+    assert!(workers[0].1.parse::<usize>().is_ok(), "pinned: {workers:?}");
+    // Everything the host logs before it stops includes the request's access line, if any.
+    host.terminate();
+    let log = host.wait_for_log("stopped");
+    assert!(!log.contains("wasgi::access"), "{log}");
+}
+
+#[test]
+fn a_server_setting_in_the_config_and_on_the_command_line_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let hello = support::guest("examples/hello");
+    let config = write_config(
+        dir.path(),
+        &format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n[[app]]\nname = \"hello\"\nmodule = \"{}\"\n",
+            hello.display()
+        ),
+    );
+    let output = run_wasgi(&["serve", "--config", &config, "--listen", "127.0.0.1:0"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("`listen` is set both in [server] and by `--listen`"),
+        "{stderr}"
+    );
+
+    let bad = write_config(
+        dir.path(),
+        "[server]\nworkers = 0\n[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n",
+    );
+    let output = run_wasgi(&["serve", "--config", &bad]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("workers") && stderr.contains("nonzero"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn the_example_config_serves_hello_and_params() {
     let config = support::repo().join("examples/wasgi.toml");
     let host = Host::start(&["--config", config.to_str().unwrap()]);

@@ -2,6 +2,12 @@
 //! limits and environment.
 //!
 //! ```toml
+//! [server]                      # how the host serves; each key or its flag, not both
+//! listen = "0.0.0.0:8000"
+//! workers = 2                   # serving threads [default: one per core]
+//! pin_workers = true
+//! access_log = false
+//!
 //! [limits]                      # host-wide; same names and units as the command-line flags
 //! timeout = "30s"
 //!
@@ -19,6 +25,8 @@
 //! ```
 
 use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -31,6 +39,9 @@ use crate::limits::{Limits, parse_size};
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// How the host listens and serves.
+    #[serde(default)]
+    pub server: ServerSettings,
     /// Host-wide limits; apps may lower or raise their own.
     #[serde(default)]
     pub limits: LimitsOverride,
@@ -63,6 +74,59 @@ pub struct AppConfig {
 
 fn root() -> String {
     "/".to_owned()
+}
+
+/// `[server]`: the settings `wasgi serve` also takes as flags (`--listen`, `--workers`,
+/// `--pin-workers`, `--no-access-log`), so that a file can describe a whole deployment. A
+/// setting given both ways is refused ([`ServerSettings::with_flags`]) rather than one
+/// silently winning.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    /// The address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// How many serving threads.
+    pub workers: Option<NonZeroUsize>,
+    /// Whether serving threads are pinned to CPUs.
+    pub pin_workers: Option<bool>,
+    /// Whether each request is logged.
+    pub access_log: Option<bool>,
+}
+
+impl ServerSettings {
+    /// These settings with the command line's: `flags` holds what was given there (a switch
+    /// given is `Some`, one left out `None`). Fails, naming both, where a setting is in both.
+    pub fn with_flags(&self, flags: &ServerSettings) -> Result<ServerSettings> {
+        fn one<T: Copy>(
+            file: Option<T>,
+            flag: Option<T>,
+            key: &str,
+            name: &str,
+        ) -> Result<Option<T>> {
+            match (file, flag) {
+                (Some(_), Some(_)) => {
+                    bail!("`{key}` is set both in [server] and by `{name}`; give it in one place")
+                }
+                (file, flag) => Ok(file.or(flag)),
+            }
+        }
+        Ok(ServerSettings {
+            listen: one(self.listen, flags.listen, "listen", "--listen")?,
+            workers: one(self.workers, flags.workers, "workers", "--workers")?,
+            pin_workers: one(
+                self.pin_workers,
+                flags.pin_workers,
+                "pin_workers",
+                "--pin-workers",
+            )?,
+            access_log: one(
+                self.access_log,
+                flags.access_log,
+                "access_log",
+                "--no-access-log",
+            )?,
+        })
+    }
 }
 
 /// Limits to set, each optional; units as on the command line (`64MiB`, `5s`).
@@ -249,6 +313,56 @@ mod tests {
             (b.memory, b.timeout),
             (64 * 1024 * 1024, Duration::from_secs(5))
         );
+    }
+
+    #[test]
+    fn server_settings_come_from_the_file_or_the_flags_never_both() {
+        let config = load(
+            "[server]\nlisten = \"0.0.0.0:9000\"\nworkers = 3\npin_workers = true\n\
+             [[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n",
+        )
+        .unwrap();
+        let flags = ServerSettings {
+            access_log: Some(false),
+            ..ServerSettings::default()
+        };
+        let merged = config.server.with_flags(&flags).unwrap();
+        assert_eq!(merged.listen, Some("0.0.0.0:9000".parse().unwrap()));
+        assert_eq!(merged.workers, NonZeroUsize::new(3));
+        assert_eq!(merged.pin_workers, Some(true));
+        assert_eq!(merged.access_log, Some(false));
+
+        let twice = ServerSettings {
+            workers: NonZeroUsize::new(1),
+            ..ServerSettings::default()
+        };
+        let error = format!("{:#}", config.server.with_flags(&twice).unwrap_err());
+        assert_eq!(
+            error,
+            "`workers` is set both in [server] and by `--workers`; give it in one place"
+        );
+        // A file without [server] leaves every flag as given.
+        let bare = load("[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n").unwrap();
+        assert_eq!(bare.server.with_flags(&twice).unwrap(), twice);
+    }
+
+    #[test]
+    fn bad_server_settings_say_what_is_wrong() {
+        let error = |server: &str| {
+            let text = format!("[server]\n{server}\n[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n");
+            format!("{:#}", load(&text).unwrap_err())
+        };
+        for (setting, says) in [
+            ("listen = \"localhost\"", "invalid socket address syntax"),
+            ("listen = 8000", "expected socket address"),
+            ("workers = 0", "expected a nonzero usize"),
+            ("workers = -1", "expected a nonzero usize"),
+            ("pin_workers = \"yes\"", "expected a boolean"),
+            ("threads = 2", "unknown field `threads`"),
+        ] {
+            let error = error(setting);
+            assert!(error.contains(says), "{setting}: {error}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tokio::net::TcpListener;
 use wasgi_host::admin::{self, Admin};
 use wasgi_host::admin_client::{AdminTarget, read_token};
 use wasgi_host::app::App;
-use wasgi_host::config::Config;
+use wasgi_host::config::{Config, ServerSettings};
 use wasgi_host::data_dir::DataDir;
 use wasgi_host::limits::{Limits, parse_size};
 use wasgi_host::metrics::Metrics;
@@ -141,12 +141,13 @@ enum Command {
         /// A `.wasm` component, or a guest crate directory to build first.
         #[arg(required_unless_present = "config", conflicts_with = "config")]
         app: Option<PathBuf>,
-        /// A `wasgi.toml` describing several apps; its limits override the flags'.
+        /// A `wasgi.toml` describing several apps; its limits override the flags', and its
+        /// `[server]` settings and their flags may not both be given.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The address to listen on; port 0 picks a free port.
-        #[arg(long, default_value = "127.0.0.1:8000")]
-        listen: SocketAddr,
+        /// The address to listen on; port 0 picks a free port [default: 127.0.0.1:8000].
+        #[arg(long)]
+        listen: Option<SocketAddr>,
         /// An environment variable for the app's instances, `NAME=VALUE`; repeatable.
         #[arg(long = "env", value_name = "NAME=VALUE", value_parser = parse_env)]
         env: Vec<(String, String)>,
@@ -234,6 +235,12 @@ enum Command {
     },
 }
 
+/// Where `wasgi serve` listens unless `--listen` or `[server]` says otherwise.
+const DEFAULT_LISTEN: SocketAddr = SocketAddr::V4(std::net::SocketAddrV4::new(
+    std::net::Ipv4Addr::LOCALHOST,
+    8000,
+));
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -285,13 +292,19 @@ fn run(cli: Cli) -> Result<()> {
             workers,
             pin_workers,
         } => {
+            let flags = ServerSettings {
+                listen,
+                workers,
+                pin_workers: pin_workers.then_some(true),
+                access_log: no_access_log.then_some(false),
+            };
             let engine = engine::new_engine(cache.dir().as_deref())?;
             let linker = engine::new_linker(&engine)?;
             let metrics = Metrics::new();
             let mut apps = Vec::new();
             // Apps given as crate directories, which --reload watches.
             let mut crates = Vec::new();
-            let limits = match (app, config) {
+            let (limits, server) = match (app, config) {
                 (Some(app), _) => {
                     let component = resolve_app(&app)?;
                     let name = app_name(&component);
@@ -301,10 +314,14 @@ fn run(cli: Cli) -> Result<()> {
                     let mut spec = AppSpec::named(&name);
                     spec.mount = "/".to_owned();
                     apps.push(configured(spec, &component)?);
-                    limits
+                    (limits, flags)
                 }
-                (None, Some(config)) => {
-                    let config = Config::load(&config)?;
+                (None, Some(path)) => {
+                    let config = Config::load(&path)?;
+                    let server = config
+                        .server
+                        .with_flags(&flags)
+                        .with_context(|| format!("`{}`", path.display()))?;
                     for app in config.apps {
                         let component = resolve_app(&app.module)
                             .with_context(|| format!("app `{}`", app.name))?;
@@ -320,7 +337,7 @@ fn run(cli: Cli) -> Result<()> {
                         };
                         apps.push(configured(spec, &component)?);
                     }
-                    config.limits.apply(limits, "[limits]")?
+                    (config.limits.apply(limits, "[limits]")?, server)
                 }
                 (None, None) => anyhow::bail!("give an APP or --config FILE"),
             };
@@ -339,10 +356,11 @@ fn run(cli: Cli) -> Result<()> {
                 linker,
                 limits: limits.clone(),
                 env,
-                access_log: !no_access_log,
+                access_log: server.access_log.unwrap_or(true),
                 metrics: metrics.clone(),
             };
             let registry = Arc::new(Registry::start(loader, apps, data)?);
+            let listen = server.listen.unwrap_or(DEFAULT_LISTEN);
             serve_runtime()?.block_on(async {
                 let shutdown = shutdown::on_signal();
                 let listener = TcpListener::bind(listen)
@@ -368,7 +386,7 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 // Scripts and tests wait for this exact line to learn the bound port.
                 println!("listening on http://{}", listener.local_addr()?);
-                let workers = workers.unwrap_or_else(Workers::default_count);
+                let workers = server.workers.unwrap_or_else(Workers::default_count);
                 server::serve(
                     listener,
                     registry,
@@ -376,7 +394,7 @@ fn run(cli: Cli) -> Result<()> {
                     metrics,
                     shutdown,
                     workers,
-                    pin_workers,
+                    server.pin_workers.unwrap_or(false),
                 )
                 .await
             })

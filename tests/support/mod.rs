@@ -102,6 +102,17 @@ impl Host {
     /// Runs `wasgi serve ARGS --listen 127.0.0.1:0` with `env` added to its environment,
     /// waiting until it listens.
     pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Host {
+        let args: Vec<&str> = args
+            .iter()
+            .copied()
+            .chain(["--listen", "127.0.0.1:0"])
+            .collect();
+        Host::start_as_given(&args, env)
+    }
+
+    /// Runs `wasgi serve ARGS` with `env` added to its environment, waiting until it listens:
+    /// ARGS (or the config they name) say where.
+    pub fn start_as_given(args: &[&str], env: &[(&str, &str)]) -> Host {
         // Tests share a compile cache under target/, not the user's home, unless they say.
         let default_cache = repo().join("target/test-compile-cache");
         let cache: &[&str] = if args
@@ -115,7 +126,6 @@ impl Host {
         let mut child = wasgi()
             .arg("serve")
             .args(args)
-            .args(["--listen", "127.0.0.1:0"])
             .args(cache)
             .envs(env.iter().copied())
             .stdin(Stdio::null())
@@ -178,6 +188,23 @@ impl Host {
             .admin
             .expect("the host was started with --admin-listen");
         format!("http://{admin}{path}")
+    }
+
+    /// The serving threads (`wasgi-worker-N`) of the host, each with the CPUs it may run on
+    /// (`Cpus_allowed_list` of its `/proc` status: one number when it is pinned).
+    pub fn worker_cpus(&self) -> Vec<(String, String)> {
+        let mut workers = Vec::new();
+        for task in std::fs::read_dir(format!("/proc/{}/task", self.pid())).unwrap() {
+            let task = task.unwrap().path();
+            let name = std::fs::read_to_string(task.join("comm")).unwrap();
+            if name.starts_with("wasgi-worker-") {
+                let status = std::fs::read_to_string(task.join("status")).unwrap();
+                let line = status.lines().find(|l| l.starts_with("Cpus_allowed_list:"));
+                let cpus = line.unwrap().split_once(':').unwrap().1.trim().to_owned();
+                workers.push((name.trim().to_owned(), cpus));
+            }
+        }
+        workers
     }
 
     /// `GET path` over HTTP/1.1, expecting an answer (of any status).
