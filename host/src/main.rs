@@ -304,7 +304,7 @@ fn run(cli: Cli) -> Result<()> {
             let mut apps = Vec::new();
             // Apps given as crate directories, which --reload watches.
             let mut crates = Vec::new();
-            let (limits, server) = match (app, config) {
+            let (limits, serving) = match (app, config) {
                 (Some(app), _) => {
                     let component = resolve_app(&app)?;
                     let name = app_name(&component);
@@ -318,7 +318,7 @@ fn run(cli: Cli) -> Result<()> {
                 }
                 (None, Some(path)) => {
                     let config = Config::load(&path)?;
-                    let server = config
+                    let serving = config
                         .server
                         .with_flags(&flags)
                         .with_context(|| format!("`{}`", path.display()))?;
@@ -337,7 +337,7 @@ fn run(cli: Cli) -> Result<()> {
                         };
                         apps.push(configured(spec, &component)?);
                     }
-                    (config.limits.apply(limits, "[limits]")?, server)
+                    (config.limits.apply(limits, "[limits]")?, serving)
                 }
                 (None, None) => anyhow::bail!("give an APP or --config FILE"),
             };
@@ -356,11 +356,11 @@ fn run(cli: Cli) -> Result<()> {
                 linker,
                 limits: limits.clone(),
                 env,
-                access_log: server.access_log.unwrap_or(true),
+                access_log: serving.access_log.unwrap_or(true),
                 metrics: metrics.clone(),
             };
             let registry = Arc::new(Registry::start(loader, apps, data)?);
-            let listen = server.listen.unwrap_or(DEFAULT_LISTEN);
+            let listen = serving.listen.unwrap_or(DEFAULT_LISTEN);
             serve_runtime()?.block_on(async {
                 let shutdown = shutdown::on_signal();
                 let listener = TcpListener::bind(listen)
@@ -386,7 +386,7 @@ fn run(cli: Cli) -> Result<()> {
                 };
                 // Scripts and tests wait for this exact line to learn the bound port.
                 println!("listening on http://{}", listener.local_addr()?);
-                let workers = server.workers.unwrap_or_else(Workers::default_count);
+                let workers = serving.workers.unwrap_or_else(Workers::default_count);
                 server::serve(
                     listener,
                     registry,
@@ -394,7 +394,7 @@ fn run(cli: Cli) -> Result<()> {
                     metrics,
                     shutdown,
                     workers,
-                    server.pin_workers.unwrap_or(false),
+                    serving.pin_workers.unwrap_or(false),
                 )
                 .await
             })
