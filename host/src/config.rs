@@ -2,8 +2,8 @@
 //! limits and environment.
 //!
 //! ```toml
-//! [server]                      # how the host serves; each key or its flag, not both
-//! listen = "0.0.0.0:8000"
+//! [server]                      # how the host serves; a flag may repeat a key, not contradict it
+//! listen = "0.0.0.0:8000"       # [default: 127.0.0.1:8000]
 //! workers = 2                   # serving threads [default: one per core]
 //! pin_workers = true
 //! access_log = false
@@ -78,14 +78,15 @@ fn root() -> String {
 
 /// `[server]`: the settings `wasgi serve` also takes as flags (`--listen`, `--workers`,
 /// `--pin-workers`, `--no-access-log`), so that a file can describe a whole deployment. A
-/// setting given both ways is refused ([`ServerSettings::with_flags`]) rather than one
-/// silently winning.
+/// flag that contradicts the file is refused ([`ServerSettings::with_flags`]) rather than one
+/// of them silently winning.
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     /// The address to listen on.
     pub listen: Option<SocketAddr>,
     /// How many serving threads.
+    #[serde(default, deserialize_with = "at_least_one")]
     pub workers: Option<NonZeroUsize>,
     /// Whether serving threads are pinned to CPUs.
     pub pin_workers: Option<bool>,
@@ -93,20 +94,47 @@ pub struct ServerSettings {
     pub access_log: Option<bool>,
 }
 
+/// `workers`: a count of at least 1, said in those words rather than serde's "nonzero usize".
+fn at_least_one<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<NonZeroUsize>, D::Error> {
+    struct Count;
+    impl serde::de::Visitor<'_> for Count {
+        type Value = NonZeroUsize;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a count of at least 1")
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<NonZeroUsize, E> {
+            match u64::try_from(n) {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::custom(format!("{n} is not a count of at least 1"))),
+            }
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<NonZeroUsize, E> {
+            usize::try_from(n)
+                .ok()
+                .and_then(NonZeroUsize::new)
+                .ok_or_else(|| E::custom(format!("{n} is not a count of at least 1")))
+        }
+    }
+    deserializer.deserialize_u64(Count).map(Some)
+}
+
 impl ServerSettings {
     /// These settings with the command line's: `flags` holds what was given there (a switch
-    /// given is `Some`, one left out `None`). Fails, naming both, where a setting is in both.
+    /// given is `Some`, one left out `None`). Fails, naming both, where a flag and the file
+    /// disagree.
     pub fn with_flags(&self, flags: &ServerSettings) -> Result<ServerSettings> {
-        fn one<T: Copy>(
+        fn one<T: Copy + PartialEq + std::fmt::Display>(
             file: Option<T>,
             flag: Option<T>,
             key: &str,
             name: &str,
         ) -> Result<Option<T>> {
             match (file, flag) {
-                (Some(_), Some(_)) => {
-                    bail!("`{key}` is set both in [server] and by `{name}`; give it in one place")
-                }
+                (Some(file), Some(flag)) if file != flag => bail!(
+                    "`{key}` is {file} in [server] but `{name}` says {flag}; give it in one place"
+                ),
                 (file, flag) => Ok(file.or(flag)),
             }
         }
@@ -316,7 +344,7 @@ mod tests {
     }
 
     #[test]
-    fn server_settings_come_from_the_file_or_the_flags_never_both() {
+    fn server_settings_come_from_the_file_or_the_flags_which_may_not_disagree() {
         let config = load(
             "[server]\nlisten = \"0.0.0.0:9000\"\nworkers = 3\npin_workers = true\n\
              [[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n",
@@ -339,8 +367,15 @@ mod tests {
         let error = format!("{:#}", config.server.with_flags(&twice).unwrap_err());
         assert_eq!(
             error,
-            "`workers` is set both in [server] and by `--workers`; give it in one place"
+            "`workers` is 3 in [server] but `--workers` says 1; give it in one place"
         );
+        // A flag that repeats the file is no contradiction.
+        let agreeing = ServerSettings {
+            workers: NonZeroUsize::new(3),
+            pin_workers: Some(true),
+            ..ServerSettings::default()
+        };
+        assert_eq!(config.server.with_flags(&agreeing).unwrap(), config.server);
         // A file without [server] leaves every flag as given.
         let bare = load("[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n").unwrap();
         assert_eq!(bare.server.with_flags(&twice).unwrap(), twice);
@@ -355,8 +390,10 @@ mod tests {
         for (setting, says) in [
             ("listen = \"localhost\"", "invalid socket address syntax"),
             ("listen = 8000", "expected socket address"),
-            ("workers = 0", "expected a nonzero usize"),
-            ("workers = -1", "expected a nonzero usize"),
+            ("workers = 0", "0 is not a count of at least 1"),
+            ("workers = -1", "-1 is not a count of at least 1"),
+            ("workers = \"two\"", "expected a count of at least 1"),
+            ("workers = 2.5", "expected a count of at least 1"),
             ("pin_workers = \"yes\"", "expected a boolean"),
             ("threads = 2", "unknown field `threads`"),
         ] {

@@ -141,11 +141,12 @@ enum Command {
         /// A `.wasm` component, or a guest crate directory to build first.
         #[arg(required_unless_present = "config", conflicts_with = "config")]
         app: Option<PathBuf>,
-        /// A `wasgi.toml` describing several apps; its limits override the flags', and its
-        /// `[server]` settings and their flags may not both be given.
+        /// A `wasgi.toml` describing several apps; its `[limits]` override the limit flags, and
+        /// a flag may repeat its `[server]` settings but not contradict them.
         #[arg(long)]
         config: Option<PathBuf>,
-        /// The address to listen on; port 0 picks a free port [default: 127.0.0.1:8000].
+        /// The address to listen on (or `listen` in a config's `[server]`); port 0 picks a free
+        /// port [default: 127.0.0.1:8000].
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// An environment variable for the app's instances, `NAME=VALUE`; repeatable.
