@@ -14,6 +14,18 @@ fn write_config(dir: &Path, text: &str) -> String {
     path.to_str().unwrap().to_owned()
 }
 
+/// A config serving examples/hello at `/`, with `server` as its `[server]` table.
+fn config_serving_hello(dir: &Path, server: &str) -> String {
+    let hello = support::guest("examples/hello");
+    write_config(
+        dir,
+        &format!(
+            "[server]\n{server}\n[[app]]\nname = \"hello\"\nmodule = \"{}\"\n",
+            hello.display()
+        ),
+    )
+}
+
 fn config_with_three_apps(dir: &Path) -> String {
     let hello = support::guest("examples/hello");
     let params = support::guest("examples/params");
@@ -155,19 +167,16 @@ fn a_bad_config_is_refused_with_its_reason() {
 #[tokio::test]
 async fn the_config_says_how_the_host_serves() {
     let dir = tempfile::tempdir().unwrap();
-    let hello = support::guest("examples/hello");
     // A port that was free a moment ago, so that the host binding it shows it read the file.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let config = write_config(
+    let config = config_serving_hello(
         dir.path(),
         &format!(
-            "[server]\nlisten = \"127.0.0.1:{port}\"\nworkers = 1\npin_workers = true\n\
-             access_log = false\n[[app]]\nname = \"hello\"\nmodule = \"{}\"\n",
-            hello.display()
+            "listen = \"127.0.0.1:{port}\"\nworkers = 1\npin_workers = true\naccess_log = false"
         ),
     );
     // No --listen: the address comes from the file.
@@ -186,14 +195,7 @@ async fn the_config_says_how_the_host_serves() {
 #[tokio::test]
 async fn a_flag_may_repeat_the_config_but_not_contradict_it() {
     let dir = tempfile::tempdir().unwrap();
-    let hello = support::guest("examples/hello");
-    let config = write_config(
-        dir.path(),
-        &format!(
-            "[server]\nlisten = \"127.0.0.1:0\"\n[[app]]\nname = \"hello\"\nmodule = \"{}\"\n",
-            hello.display()
-        ),
-    );
+    let config = config_serving_hello(dir.path(), "listen = \"127.0.0.1:0\"");
     // Host::start adds `--listen 127.0.0.1:0`, the file's own address.
     let host = Host::start(&["--config", &config]);
     assert_eq!(host.get("/").await.status(), 200);
