@@ -682,6 +682,61 @@ fn the_admin_listener_needs_a_long_enough_token() {
     assert!(stderr.contains("--admin-listen"), "{stderr}");
 }
 
+/// A `wasgi.toml` can hold the whole deployment: the admin listener with its token, module
+/// size and data directory, and the compile cache, their paths relative to the file.
+#[tokio::test]
+async fn the_config_holds_the_admin_listener_and_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("admin.token"), format!("{TOKEN}\n")).unwrap();
+    let hello = support::guest("examples/hello");
+    let config = dir.path().join("wasgi.toml");
+    let write = |server: &str, admin: &str| {
+        let text = format!(
+            "[server]\nlisten = \"127.0.0.1:0\"\n{server}\n[admin]\n{admin}\n\
+             [[app]]\nname = \"hello\"\nmodule = \"{}\"\n",
+            hello.display()
+        );
+        std::fs::write(&config, text).unwrap();
+        config.to_str().unwrap().to_owned()
+    };
+    let admin = "listen = \"127.0.0.1:0\"\ntoken_file = \"admin.token\"\n\
+                 max_module_size = \"1KiB\"\ndata_dir = \"data\"";
+    // The tests run in the repository, so paths read from there would miss `dir`.
+    let host = Host::start_as_given(&["--config", &write("cache_dir = \"cache\"", admin)], &[]);
+    assert_eq!(text(&host, "/").await.0, StatusCode::OK);
+    assert_eq!(app_names(&host).await, ["hello"]);
+    let (status, refused) = deploy(&host, "big", "", module("examples/hello")).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{refused}");
+    assert!(dir.path().join("data").is_dir());
+    assert!(std::fs::read_dir(dir.path().join("cache")).unwrap().count() > 0);
+    drop(host);
+
+    // A flag may not say otherwise than the file, and the admin settings need a listener.
+    let refused = |config: String, flags: &[&str], says: &str| {
+        let mut args = vec!["serve", "--config", &config];
+        args.extend(flags);
+        let output = run_wasgi(&args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    };
+    refused(
+        write("", admin),
+        &["--admin-listen", "127.0.0.1:1"],
+        "`listen` is 127.0.0.1:0 in [admin] but `--admin-listen` says 127.0.0.1:1",
+    );
+    refused(
+        write("cache = false", "data_dir = \"data\""),
+        &[],
+        "`data_dir` in [admin] needs the admin listener",
+    );
+    refused(
+        write("cache = false", admin),
+        &["--cache-dir", "elsewhere"],
+        "the compile cache is off",
+    );
+}
+
 /// The operator's story: two apps from a `wasgi.toml`; while clients load them, a third app is
 /// deployed and one is replaced, and a guest stuck in an endless loop is cut off; then the
 /// host restarts. No request outside the faulty guest fails, and every app answers after.

@@ -7,13 +7,20 @@
 //! workers = 2                   # serving threads [default: one per core]
 //! pin_workers = true
 //! access_log = false
+//! cache_dir = "/var/cache/wasgi" # compiled components [default: ~/.cache/wasgi]; `cache = false`: none
+//!
+//! [admin]                       # the admin listener: off unless `listen` is given
+//! listen = "127.0.0.1:9000"
+//! token_file = "/etc/wasgi/admin.token" # [default: the WASGI_ADMIN_TOKEN variable]
+//! max_module_size = "64MiB"
+//! data_dir = "/var/lib/wasgi"   # deployed apps [default: ~/.local/share/wasgi]
 //!
 //! [limits]                      # host-wide; same names and units as the command-line flags
 //! timeout = "30s"
 //!
 //! [[app]]
 //! name = "hello"
-//! module = "examples/hello"     # a .wasm or a guest crate directory, relative to this file
+//! module = "examples/hello"     # a .wasm or a guest crate directory; paths are relative to this file
 //!
 //! [[app]]
 //! name = "params"
@@ -25,8 +32,6 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +39,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{Limits, parse_size};
+pub use crate::serving::{AdminSettings, ServerSettings};
 
 /// A parsed `wasgi.toml`.
 #[derive(Debug, Deserialize)]
@@ -42,6 +48,9 @@ pub struct Config {
     /// How the host listens and serves.
     #[serde(default)]
     pub server: ServerSettings,
+    /// The admin listener, off unless it has a `listen` address.
+    #[serde(default)]
+    pub admin: AdminSettings,
     /// Host-wide limits; apps may lower or raise their own.
     #[serde(default)]
     pub limits: LimitsOverride,
@@ -74,87 +83,6 @@ pub struct AppConfig {
 
 fn root() -> String {
     "/".to_owned()
-}
-
-/// `[server]`: the settings `wasgi serve` also takes as flags (`--listen`, `--workers`,
-/// `--pin-workers`, `--no-access-log`), so that a file can describe a whole deployment. A
-/// flag that contradicts the file is refused ([`ServerSettings::with_flags`]) rather than one
-/// of them silently winning.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ServerSettings {
-    /// The address to listen on.
-    pub listen: Option<SocketAddr>,
-    /// How many serving threads.
-    #[serde(default, deserialize_with = "at_least_one")]
-    pub workers: Option<NonZeroUsize>,
-    /// Whether serving threads are pinned to CPUs.
-    pub pin_workers: Option<bool>,
-    /// Whether each request is logged.
-    pub access_log: Option<bool>,
-}
-
-/// `workers`: a count of at least 1, said in those words rather than serde's "nonzero usize".
-fn at_least_one<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<NonZeroUsize>, D::Error> {
-    struct Count;
-    impl serde::de::Visitor<'_> for Count {
-        type Value = NonZeroUsize;
-        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-            f.write_str("a count of at least 1")
-        }
-        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<NonZeroUsize, E> {
-            match u64::try_from(n) {
-                Ok(n) => self.visit_u64(n),
-                Err(_) => Err(E::custom(format!("{n} is not a count of at least 1"))),
-            }
-        }
-        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<NonZeroUsize, E> {
-            usize::try_from(n)
-                .ok()
-                .and_then(NonZeroUsize::new)
-                .ok_or_else(|| E::custom(format!("{n} is not a count of at least 1")))
-        }
-    }
-    deserializer.deserialize_u64(Count).map(Some)
-}
-
-impl ServerSettings {
-    /// These settings with the command line's: `flags` holds what was given there (a switch
-    /// given is `Some`, one left out `None`). Fails, naming both, where a flag and the file
-    /// disagree.
-    pub fn with_flags(&self, flags: &ServerSettings) -> Result<ServerSettings> {
-        fn one<T: Copy + PartialEq + std::fmt::Display>(
-            file: Option<T>,
-            flag: Option<T>,
-            key: &str,
-            name: &str,
-        ) -> Result<Option<T>> {
-            match (file, flag) {
-                (Some(file), Some(flag)) if file != flag => bail!(
-                    "`{key}` is {file} in [server] but `{name}` says {flag}; give it in one place"
-                ),
-                (file, flag) => Ok(file.or(flag)),
-            }
-        }
-        Ok(ServerSettings {
-            listen: one(self.listen, flags.listen, "listen", "--listen")?,
-            workers: one(self.workers, flags.workers, "workers", "--workers")?,
-            pin_workers: one(
-                self.pin_workers,
-                flags.pin_workers,
-                "pin_workers",
-                "--pin-workers",
-            )?,
-            access_log: one(
-                self.access_log,
-                flags.access_log,
-                "access_log",
-                "--no-access-log",
-            )?,
-        })
-    }
 }
 
 /// Limits to set, each optional; units as on the command line (`64MiB`, `5s`).
@@ -265,6 +193,8 @@ impl Config {
         if config.apps.is_empty() {
             bail!("`{}` has no `[[app]]`", path.display());
         }
+        config.server.resolve(base);
+        config.admin.resolve(base);
         for app in &mut config.apps {
             if !app.mount.starts_with('/') {
                 bail!(
@@ -304,6 +234,7 @@ pub fn normalize_mount(mount: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::num::NonZeroUsize;
 
     fn load(text: &str) -> Result<Config> {
         let dir = tempfile::tempdir().unwrap();
@@ -399,6 +330,60 @@ mod tests {
         ] {
             let error = error(setting);
             assert!(error.contains(says), "{setting}: {error}");
+        }
+    }
+
+    #[test]
+    fn the_admin_table_and_the_cache_parse_with_paths_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wasgi.toml");
+        std::fs::write(
+            &path,
+            "[server]\ncache_dir = \"cache\"\n\
+             [admin]\nlisten = \"127.0.0.1:9000\"\ntoken_file = \"admin.token\"\n\
+             max_module_size = \"1MiB\"\ndata_dir = \"/var/lib/wasgi\"\n\
+             [[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.server.cache_dir, Some(dir.path().join("cache")));
+        assert_eq!(
+            config.admin,
+            AdminSettings {
+                listen: Some("127.0.0.1:9000".parse().unwrap()),
+                token_file: Some(dir.path().join("admin.token")),
+                max_module_size: Some(1 << 20),
+                data_dir: Some(PathBuf::from("/var/lib/wasgi")),
+            }
+        );
+    }
+
+    #[test]
+    fn bad_admin_settings_say_what_is_wrong() {
+        let error = |table: &str| {
+            let text = format!("{table}\n[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n");
+            format!("{:#}", load(&text).unwrap_err())
+        };
+        for (table, says) in [
+            (
+                "[admin]\nlisten = \"9000\"",
+                "invalid socket address syntax",
+            ),
+            (
+                "[admin]\nmax_module_size = \"lots\"",
+                "`lots` is not a size such as 128MiB",
+            ),
+            (
+                "[admin]\nmax_module_size = 1024",
+                "expected a size such as \"64MiB\"",
+            ),
+            ("[admin]\ntoken = \"hunter2\"", "unknown field `token`"),
+            ("[admin]\ndata_dir = 7", "invalid type: integer `7`"),
+            ("[server]\ncache = \"no\"", "expected a boolean"),
+            ("[server]\ncache_dir = [\"a\"]", "invalid type: sequence"),
+        ] {
+            let error = error(table);
+            assert!(error.contains(says), "{table}: {error}");
         }
     }
 

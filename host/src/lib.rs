@@ -34,6 +34,7 @@ pub mod registry;
 pub mod reload;
 pub mod scope;
 pub mod server;
+pub mod serving;
 pub mod shutdown;
 mod state;
 mod wasi_ctx;

@@ -14,11 +14,12 @@ use tokio::net::TcpListener;
 use wasgi_host::admin::{self, Admin};
 use wasgi_host::admin_client::{AdminTarget, read_token};
 use wasgi_host::app::App;
-use wasgi_host::config::{Config, ServerSettings};
+use wasgi_host::config::Config;
 use wasgi_host::data_dir::DataDir;
 use wasgi_host::limits::{Limits, parse_size};
 use wasgi_host::metrics::Metrics;
 use wasgi_host::registry::{AppSpec, Configured, Loader, Registry};
+use wasgi_host::serving::{AdminSettings, ServerSettings};
 use wasgi_host::workers::Workers;
 use wasgi_host::{engine, guest_build, reload, server, shutdown};
 
@@ -42,65 +43,57 @@ struct CacheArgs {
 }
 
 impl CacheArgs {
-    fn dir(&self) -> Option<PathBuf> {
-        if self.no_cache {
-            return None;
+    /// The flags as `[server]` settings.
+    fn settings(&self) -> ServerSettings {
+        ServerSettings {
+            cache_dir: self.cache_dir.clone(),
+            cache: self.no_cache.then_some(false),
+            ..ServerSettings::default()
         }
-        self.cache_dir.clone().or_else(|| {
-            let base = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
-                })?;
-            Some(base.join("wasgi"))
-        })
     }
 }
 
-/// The admin listener: deploys, metrics and health checks.
+/// The admin listener: deploys, metrics and health checks (or the config's `[admin]`).
 #[derive(clap::Args)]
 struct AdminArgs {
     /// Where the admin listener listens; off when absent. Needs a token.
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
     /// A file holding the admin token [default: the `WASGI_ADMIN_TOKEN` variable].
-    #[arg(long, requires = "admin_listen")]
+    #[arg(long)]
     admin_token_file: Option<PathBuf>,
-    /// The largest module a deploy may upload.
-    #[arg(long, default_value = "64MiB", value_parser = parse_size, requires = "admin_listen")]
-    admin_max_module_size: u64,
+    /// The largest module a deploy may upload [default: 64MiB].
+    #[arg(long, value_parser = parse_size)]
+    admin_max_module_size: Option<u64>,
     /// Where deployed apps are kept across restarts [default: $XDG_DATA_HOME/wasgi or
     /// ~/.local/share/wasgi].
-    #[arg(long, requires = "admin_listen")]
+    #[arg(long)]
     data_dir: Option<PathBuf>,
 }
 
 impl AdminArgs {
-    fn data_dir(&self) -> Result<PathBuf> {
-        self.data_dir
-            .clone()
-            .or_else(|| {
-                let base = std::env::var_os("XDG_DATA_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME")
-                            .map(|home| PathBuf::from(home).join(".local/share"))
-                    })?;
-                Some(base.join("wasgi"))
-            })
-            .context("no data directory: give --data-dir")
-    }
-
-    fn token(&self) -> Result<String> {
-        let token = read_token(self.admin_token_file.as_ref(), "--admin-token-file")?;
-        if token.len() < admin::MIN_TOKEN_LEN {
-            anyhow::bail!(
-                "the admin token must be at least {} characters",
-                admin::MIN_TOKEN_LEN
-            );
+    /// The flags as `[admin]` settings.
+    fn settings(self) -> AdminSettings {
+        AdminSettings {
+            listen: self.admin_listen,
+            token_file: self.admin_token_file,
+            max_module_size: self.admin_max_module_size,
+            data_dir: self.data_dir,
         }
-        Ok(token)
     }
+}
+
+/// The admin token from `--admin-token-file` (or `token_file` in `[admin]`), else from
+/// `WASGI_ADMIN_TOKEN`: long enough to resist guessing.
+fn admin_token(settings: &AdminSettings) -> Result<String> {
+    let token = read_token(settings.token_file.as_ref(), "--admin-token-file")?;
+    if token.len() < admin::MIN_TOKEN_LEN {
+        anyhow::bail!(
+            "the admin token must be at least {} characters",
+            admin::MIN_TOKEN_LEN
+        );
+    }
+    Ok(token)
 }
 
 /// Per-app limits for `wasgi deploy`; the host checks them.
@@ -142,7 +135,7 @@ enum Command {
         #[arg(required_unless_present = "config", conflicts_with = "config")]
         app: Option<PathBuf>,
         /// A `wasgi.toml` describing several apps; its `[limits]` override the limit flags, and
-        /// a flag may repeat its `[server]` settings but not contradict them.
+        /// a flag may repeat its `[server]` and `[admin]` settings but not contradict them.
         #[arg(long)]
         config: Option<PathBuf>,
         /// The address to listen on (or `listen` in a config's `[server]`); port 0 picks a free
@@ -268,7 +261,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Openapi { app, path, cache } => {
-            let app = Arc::new(load(&app, cache.dir().as_deref())?);
+            let app = Arc::new(load(&app, cache.settings().cache_dir().as_deref())?);
             let (status, body) = runtime()?.block_on(app.get(&path))?;
             if !status.is_success() {
                 anyhow::bail!(
@@ -298,14 +291,34 @@ fn run(cli: Cli) -> Result<()> {
                 workers,
                 pin_workers: pin_workers.then_some(true),
                 access_log: no_access_log.then_some(false),
+                ..cache.settings()
             };
-            let engine = engine::new_engine(cache.dir().as_deref())?;
+            let admin_flags = admin.settings();
+            let config = match &config {
+                Some(path) => Some((path, Config::load(path)?)),
+                None => None,
+            };
+            let (serving, admin) = match &config {
+                Some((path, config)) => {
+                    let in_file =
+                        |error: anyhow::Error| error.context(format!("`{}`", path.display()));
+                    (
+                        config.server.with_flags(&flags).map_err(in_file)?,
+                        config.admin.with_flags(&admin_flags).map_err(in_file)?,
+                    )
+                }
+                None => (
+                    ServerSettings::default().with_flags(&flags)?,
+                    AdminSettings::default().with_flags(&admin_flags)?,
+                ),
+            };
+            let engine = engine::new_engine(serving.cache_dir().as_deref())?;
             let linker = engine::new_linker(&engine)?;
             let metrics = Metrics::new();
             let mut apps = Vec::new();
             // Apps given as crate directories, which --reload watches.
             let mut crates = Vec::new();
-            let (limits, serving) = match (app, config) {
+            let limits = match (app, config) {
                 (Some(app), _) => {
                     let component = resolve_app(&app)?;
                     let name = app_name(&component);
@@ -315,14 +328,9 @@ fn run(cli: Cli) -> Result<()> {
                     let mut spec = AppSpec::named(&name);
                     spec.mount = "/".to_owned();
                     apps.push(configured(spec, &component)?);
-                    (limits, flags)
+                    limits
                 }
-                (None, Some(path)) => {
-                    let config = Config::load(&path)?;
-                    let serving = config
-                        .server
-                        .with_flags(&flags)
-                        .with_context(|| format!("`{}`", path.display()))?;
+                (None, Some((_, config))) => {
                     for app in config.apps {
                         let component = resolve_app(&app.module)
                             .with_context(|| format!("app `{}`", app.name))?;
@@ -338,15 +346,15 @@ fn run(cli: Cli) -> Result<()> {
                         };
                         apps.push(configured(spec, &component)?);
                     }
-                    (config.limits.apply(limits, "[limits]")?, serving)
+                    config.limits.apply(limits, "[limits]")?
                 }
                 (None, None) => anyhow::bail!("give an APP or --config FILE"),
             };
             if reload && crates.is_empty() {
                 anyhow::bail!("--reload needs an app given as a guest crate directory");
             }
-            let admin_settings = match admin.admin_listen {
-                Some(address) => Some((address, admin.token()?, admin.data_dir()?)),
+            let admin_settings = match admin.listen {
+                Some(address) => Some((address, admin_token(&admin)?, admin.data_dir()?)),
                 None => None,
             };
             let data = match &admin_settings {
@@ -376,7 +384,7 @@ fn run(cli: Cli) -> Result<()> {
                         registry: registry.clone(),
                         metrics: metrics.clone(),
                         token,
-                        max_module_size: admin.admin_max_module_size,
+                        max_module_size: admin.max_module_size(),
                     });
                     tokio::spawn(admin::serve(admin_listener, admin));
                 }

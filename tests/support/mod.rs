@@ -113,11 +113,23 @@ impl Host {
     /// Runs `wasgi serve ARGS` with `env` added to its environment, waiting until it listens:
     /// ARGS (or the config they name) say where.
     pub fn start_as_given(args: &[&str], env: &[(&str, &str)]) -> Host {
-        // Tests share a compile cache under target/, not the user's home, unless they say.
+        // Tests share a compile cache under target/, not the user's home, unless they say (on
+        // the command line, or in the `[server]` of the config they name).
         let default_cache = repo().join("target/test-compile-cache");
-        let cache: &[&str] = if args
-            .iter()
-            .any(|a| a.starts_with("--cache-dir") || *a == "--no-cache")
+        let config_says = |args: &[&str]| {
+            let config = args.iter().skip_while(|a| **a != "--config").nth(1);
+            config
+                .and_then(|path| std::fs::read_to_string(path).ok())
+                .is_some_and(|text| {
+                    text.lines()
+                        .map(str::trim_start)
+                        .any(|line| line.starts_with("cache_dir") || line.starts_with("cache "))
+                })
+        };
+        let cache: &[&str] = if config_says(args)
+            || args
+                .iter()
+                .any(|a| a.starts_with("--cache-dir") || *a == "--no-cache")
         {
             &[]
         } else {
