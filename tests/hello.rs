@@ -186,6 +186,36 @@ async fn compiled_components_are_cached_on_disk_for_the_next_start() {
     );
 }
 
+/// wasmtime's cache cleanup deletes whatever it does not recognise where it keeps its files, so
+/// it keeps them in a subdirectory of its own: a cache directory that also holds the user's
+/// files (`--cache-dir .`, or the data directory) loses none of them.
+#[tokio::test]
+async fn the_compile_cache_leaves_other_files_in_its_directory_alone() {
+    let cache = tempfile::tempdir().unwrap();
+    let mine = cache.path().join("notes.txt");
+    std::fs::write(&mine, "mine").unwrap();
+    // A stray file where wasmtime keeps its own, which its cleanup deletes: its going shows
+    // that the cleanup has run.
+    let compiled = cache.path().join("wasmtime");
+    std::fs::create_dir(&compiled).unwrap();
+    let stray = compiled.join("stray.txt");
+    std::fs::write(&stray, "not wasmtime's").unwrap();
+
+    let component = support::guest("examples/hello");
+    let host = Host::serve_with(&component, &["--cache-dir", cache.path().to_str().unwrap()]);
+    assert_eq!(host.get("/").await.status(), 200);
+    // The cleanup runs on wasmtime's cache thread once a compiled component is stored.
+    for _ in 0..600 {
+        if !stray.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!stray.exists(), "wasmtime's cache never cleaned up");
+    drop(host);
+    assert_eq!(std::fs::read_to_string(&mine).unwrap(), "mine");
+}
+
 /// Runs `wasgi openapi` of examples/hello with `extra` arguments and `setup` applied to the
 /// command (its environment, its directory), and asserts that it succeeded.
 fn openapi_of_hello(extra: &[&str], setup: impl FnOnce(&mut std::process::Command)) {

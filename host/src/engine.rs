@@ -30,10 +30,15 @@ const MEMORY_KEEP_RESIDENT: usize = 2 << 20;
 /// The same for tables (function tables of a few kilobytes).
 const TABLE_KEEP_RESIDENT: usize = 64 << 10;
 
+/// The subdirectory of the compile cache directory that wasmtime's cache manages. Its cleanup
+/// deletes whatever it does not recognise in its directory, so it gets one of its own: a cache
+/// directory that also holds other files (`.`, or the data directory) loses none of them.
+pub const COMPILED_SUBDIR: &str = "wasmtime";
+
 /// Builds the engine: async host calls, and the pooling allocator with copy-on-write memory
 /// images so that a fresh instance per request costs microseconds. With `cache_dir`, compiled
-/// components are kept there (keyed by the component's hash and the engine's settings), so a
-/// restart does not compile again.
+/// components are kept in its [`COMPILED_SUBDIR`] (keyed by the component's hash and the
+/// engine's settings), so a restart does not compile again.
 pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
     let mut config = Config::new();
     config
@@ -51,7 +56,7 @@ pub fn new_engine(cache_dir: Option<&Path>) -> Result<Engine> {
         let dir = &std::path::absolute(dir)
             .with_context(|| format!("failed to resolve the cache path `{}`", dir.display()))?;
         let mut cache = CacheConfig::new();
-        cache.with_directory(dir);
+        cache.with_directory(dir.join(COMPILED_SUBDIR));
         let cache = Cache::new(cache)
             .with_context(|| format!("failed to use `{}` as the compile cache", dir.display()))?;
         config.cache(Some(cache));
