@@ -735,6 +735,22 @@ async fn the_config_holds_the_admin_listener_and_the_cache() {
         &["--cache-dir", "elsewhere"],
         "the compile cache is off",
     );
+    refused(
+        write("cache_dir = \"\"", admin),
+        &[],
+        "`cache_dir` in [server] is empty",
+    );
+    refused(
+        write("", &admin.replace("1KiB", "0")),
+        &["--admin-max-module-size", "0"],
+        "0 bytes: no deploy could succeed",
+    );
+    std::fs::write(dir.path().join("admin.token"), "\nsecond line\n").unwrap();
+    refused(
+        write("", admin),
+        &[],
+        "holds no token: the token is its first line",
+    );
 }
 
 /// The operator's story: two apps from a `wasgi.toml`; while clients load them, a third app is

@@ -26,7 +26,7 @@ impl AdminTarget {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<serde_json::Value> {
-        let token = read_token(self.token_file.as_ref(), "--token-file")?;
+        let token = read_token(self.token_file.as_ref(), "--token-file FILE")?;
         let mut url = self
             .url
             .join(path)
@@ -63,21 +63,30 @@ impl AdminTarget {
     }
 }
 
-/// The admin token: the file's first line, else `WASGI_ADMIN_TOKEN`; `flag` names the option
-/// that gives the file, for the error when there is neither.
-pub fn read_token(file: Option<&PathBuf>, flag: &str) -> Result<String> {
+/// The admin token: the file's first line, else `WASGI_ADMIN_TOKEN`; `where_from` says how to
+/// give the file (`--token-file FILE`), for the error when there is neither.
+pub fn read_token(file: Option<&PathBuf>, where_from: &str) -> Result<String> {
     let token = match file {
-        Some(file) => std::fs::read_to_string(file)
-            .with_context(|| format!("failed to read the token file `{}`", file.display()))?
-            .lines()
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_owned(),
+        Some(file) => {
+            let token = std::fs::read_to_string(file)
+                .with_context(|| format!("failed to read the token file `{}`", file.display()))?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
+            if token.is_empty() {
+                bail!(
+                    "the token file `{}` holds no token: the token is its first line",
+                    file.display()
+                );
+            }
+            token
+        }
         None => std::env::var("WASGI_ADMIN_TOKEN").unwrap_or_default(),
     };
     if token.is_empty() {
-        bail!("no admin token: give {flag} FILE or set WASGI_ADMIN_TOKEN");
+        bail!("no admin token: give {where_from} or set WASGI_ADMIN_TOKEN");
     }
     Ok(token)
 }

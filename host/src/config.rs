@@ -7,20 +7,24 @@
 //! workers = 2                   # serving threads [default: one per core]
 //! pin_workers = true
 //! access_log = false
-//! cache_dir = "/var/cache/wasgi" # compiled components [default: ~/.cache/wasgi]; `cache = false`: none
+//! cache_dir = "/var/cache/wasgi" # compiled components, in its `wasmtime/` [default:
+//!                               # $XDG_CACHE_HOME/wasgi or ~/.cache/wasgi]; `cache = false`: none
 //!
-//! [admin]                       # the admin listener: off unless `listen` is given
-//! listen = "127.0.0.1:9000"
-//! token_file = "/etc/wasgi/admin.token" # [default: the WASGI_ADMIN_TOKEN variable]
-//! max_module_size = "64MiB"
-//! data_dir = "/var/lib/wasgi"   # deployed apps [default: ~/.local/share/wasgi]
+//! [admin]                       # the admin listener: off unless `listen` is given, and the
+//! listen = "127.0.0.1:9000"     # other keys need it
+//! token_file = "/etc/wasgi/admin.token" # its first line, 16 characters or more [default: the
+//!                               # WASGI_ADMIN_TOKEN variable]
+//! max_module_size = "64MiB"     # the largest deploy [default: 64MiB]
+//! data_dir = "/var/lib/wasgi"   # deployed apps [default: $XDG_DATA_HOME/wasgi or
+//!                               # ~/.local/share/wasgi]
 //!
 //! [limits]                      # host-wide; same names and units as the command-line flags
 //! timeout = "30s"
 //!
 //! [[app]]
 //! name = "hello"
-//! module = "examples/hello"     # a .wasm or a guest crate directory; paths are relative to this file
+//! module = "examples/hello"     # a .wasm or a guest crate directory; paths are relative to this
+//!                               # file (`~` is not expanded), and none may be empty
 //!
 //! [[app]]
 //! name = "params"
@@ -39,7 +43,7 @@ use anyhow::{Context as _, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::limits::{Limits, parse_size};
-pub use crate::serving::{AdminSettings, ServerSettings};
+use crate::serving::{AdminSettings, ServerSettings};
 
 /// A parsed `wasgi.toml`.
 #[derive(Debug, Deserialize)]
@@ -352,7 +356,7 @@ mod tests {
             AdminSettings {
                 listen: Some("127.0.0.1:9000".parse().unwrap()),
                 token_file: Some(dir.path().join("admin.token")),
-                max_module_size: Some(1 << 20),
+                max_module_size: Some(bytesize::ByteSize::mib(1)),
                 data_dir: Some(PathBuf::from("/var/lib/wasgi")),
             }
         );

@@ -88,9 +88,14 @@ fn instances_error(given: impl std::fmt::Display) -> String {
 
 /// A size such as `128MiB`, `64kB` or `1000`.
 pub fn parse_size(text: &str) -> Result<u64, String> {
-    text.parse::<bytesize::ByteSize>()
-        .map(|size| size.as_u64())
-        .map_err(|error| format!("`{text}` is not a size such as 128MiB: {error}"))
+    let size = text
+        .parse::<bytesize::ByteSize>()
+        .map_err(|error| format!("`{text}` is not a size such as 128MiB: {error}"))?;
+    // The parser saturates what does not fit in 64 bits.
+    match size.as_u64() {
+        u64::MAX => Err(format!("`{text}` is too large a size")),
+        bytes => Ok(bytes),
+    }
 }
 
 #[cfg(test)]
@@ -106,5 +111,10 @@ mod tests {
                 .unwrap_err()
                 .contains("`lots` is not a size")
         );
+        assert_eq!(
+            parse_size("99999PiB"),
+            Err("`99999PiB` is too large a size".to_owned())
+        );
+        assert_eq!(parse_size("15EiB"), Ok(15 << 60));
     }
 }

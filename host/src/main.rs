@@ -19,7 +19,7 @@ use wasgi_host::data_dir::DataDir;
 use wasgi_host::limits::{Limits, parse_size};
 use wasgi_host::metrics::Metrics;
 use wasgi_host::registry::{AppSpec, Configured, Loader, Registry};
-use wasgi_host::serving::{AdminSettings, ServerSettings};
+use wasgi_host::serving::{AdminSettings, ServerSettings, check_apart};
 use wasgi_host::workers::Workers;
 use wasgi_host::{engine, guest_build, reload, server, shutdown};
 
@@ -34,10 +34,12 @@ struct Cli {
 /// Where compiled components are kept between runs.
 #[derive(clap::Args)]
 struct CacheArgs {
-    /// The compile cache directory [default: $XDG_CACHE_HOME/wasgi or ~/.cache/wasgi].
+    /// The compile cache directory (or `cache_dir` in a config's `[server]`); wasmtime keeps
+    /// its files in its `wasmtime/` subdirectory [default: $XDG_CACHE_HOME/wasgi or
+    /// ~/.cache/wasgi].
     #[arg(long)]
     cache_dir: Option<PathBuf>,
-    /// Compile every time; keep nothing on disk.
+    /// Compile every time; keep nothing on disk (or `cache = false` in `[server]`).
     #[arg(long, conflicts_with = "cache_dir")]
     no_cache: bool,
 }
@@ -53,20 +55,23 @@ impl CacheArgs {
     }
 }
 
-/// The admin listener: deploys, metrics and health checks (or the config's `[admin]`).
+/// The admin listener: deploys, metrics and health checks.
 #[derive(clap::Args)]
 struct AdminArgs {
-    /// Where the admin listener listens; off when absent. Needs a token.
+    /// Where the admin listener listens (or `listen` in a config's `[admin]`); off when
+    /// absent. Needs a token; the other admin settings need it.
     #[arg(long)]
     admin_listen: Option<SocketAddr>,
-    /// A file holding the admin token [default: the `WASGI_ADMIN_TOKEN` variable].
+    /// A file whose first line is the admin token (or `token_file` in `[admin]`) [default:
+    /// the `WASGI_ADMIN_TOKEN` variable].
     #[arg(long)]
     admin_token_file: Option<PathBuf>,
-    /// The largest module a deploy may upload [default: 64MiB].
+    /// The largest module a deploy may upload (or `max_module_size` in `[admin]`) [default:
+    /// 64MiB].
     #[arg(long, value_parser = parse_size)]
     admin_max_module_size: Option<u64>,
-    /// Where deployed apps are kept across restarts [default: $XDG_DATA_HOME/wasgi or
-    /// ~/.local/share/wasgi].
+    /// Where deployed apps are kept across restarts (or `data_dir` in `[admin]`) [default:
+    /// $XDG_DATA_HOME/wasgi or ~/.local/share/wasgi].
     #[arg(long)]
     data_dir: Option<PathBuf>,
 }
@@ -77,7 +82,7 @@ impl AdminArgs {
         AdminSettings {
             listen: self.admin_listen,
             token_file: self.admin_token_file,
-            max_module_size: self.admin_max_module_size,
+            max_module_size: self.admin_max_module_size.map(bytesize::ByteSize),
             data_dir: self.data_dir,
         }
     }
@@ -86,10 +91,17 @@ impl AdminArgs {
 /// The admin token from `--admin-token-file` (or `token_file` in `[admin]`), else from
 /// `WASGI_ADMIN_TOKEN`: long enough to resist guessing.
 fn admin_token(settings: &AdminSettings) -> Result<String> {
-    let token = read_token(settings.token_file.as_ref(), "--admin-token-file")?;
+    let token = read_token(
+        settings.token_file.as_ref(),
+        "--admin-token-file FILE (or `token_file` in [admin])",
+    )?;
     if token.len() < admin::MIN_TOKEN_LEN {
+        let source = match &settings.token_file {
+            Some(file) => format!("the first line of `{}`", file.display()),
+            None => "WASGI_ADMIN_TOKEN".to_owned(),
+        };
         anyhow::bail!(
-            "the admin token must be at least {} characters",
+            "the admin token ({source}) must be at least {} characters",
             admin::MIN_TOKEN_LEN
         );
     }
@@ -149,7 +161,7 @@ enum Command {
         limits: Limits,
         #[command(flatten)]
         cache: CacheArgs,
-        /// Don't log each request.
+        /// Don't log each request (or `access_log = false` in `[server]`).
         #[arg(long)]
         no_access_log: bool,
         #[command(flatten)]
@@ -159,14 +171,15 @@ enum Command {
         #[arg(long)]
         reload: bool,
         /// Threads serving connections, each running its connections' requests and guests
-        /// start to finish [default: one per core].
+        /// start to finish (or `workers` in `[server]`) [default: one per core].
         #[arg(long)]
         workers: Option<NonZeroUsize>,
         /// Pin each serving thread to a CPU (in turn over the CPUs the process may use) and
         /// give a new connection to the thread on the CPU where the kernel processes its
         /// packets, unless that thread already serves 2 connections more than the least busy:
         /// a connection's packets and requests then stay on one core. For cores that are the
-        /// host's own; a pinned thread cannot leave a core that something else keeps busy.
+        /// host's own; a pinned thread cannot leave a core that something else keeps busy (or
+        /// `pin_workers = true` in `[server]`).
         #[arg(long)]
         pin_workers: bool,
     },
@@ -261,7 +274,10 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Openapi { app, path, cache } => {
-            let app = Arc::new(load(&app, cache.settings().cache_dir().as_deref())?);
+            let app = Arc::new(load(
+                &app,
+                cache.settings().cache_dir_or_default().as_deref(),
+            )?);
             let (status, body) = runtime()?.block_on(app.get(&path))?;
             if !status.is_success() {
                 anyhow::bail!(
@@ -312,7 +328,20 @@ fn run(cli: Cli) -> Result<()> {
                     AdminSettings::default().with_flags(&admin_flags)?,
                 ),
             };
-            let engine = engine::new_engine(serving.cache_dir().as_deref())?;
+            check_apart(&serving, &admin)?;
+            // The admin listener's token and data directory are checked before any app is
+            // built, so that a mistake in them costs no compile.
+            let admin_settings = match admin.listen {
+                Some(address) => {
+                    Some((address, admin_token(&admin)?, admin.data_dir_or_default()?))
+                }
+                None => None,
+            };
+            let data = match &admin_settings {
+                Some((_, _, dir)) => Some(DataDir::open(dir)?),
+                None => None,
+            };
+            let engine = engine::new_engine(serving.cache_dir_or_default().as_deref())?;
             let linker = engine::new_linker(&engine)?;
             let metrics = Metrics::new();
             let mut apps = Vec::new();
@@ -353,14 +382,6 @@ fn run(cli: Cli) -> Result<()> {
             if reload && crates.is_empty() {
                 anyhow::bail!("--reload needs an app given as a guest crate directory");
             }
-            let admin_settings = match admin.listen {
-                Some(address) => Some((address, admin_token(&admin)?, admin.data_dir()?)),
-                None => None,
-            };
-            let data = match &admin_settings {
-                Some((_, _, dir)) => Some(DataDir::open(dir)?),
-                None => None,
-            };
             let loader = Loader {
                 linker,
                 limits: limits.clone(),
@@ -374,17 +395,17 @@ fn run(cli: Cli) -> Result<()> {
                 let shutdown = shutdown::on_signal();
                 let listener = TcpListener::bind(listen)
                     .await
-                    .with_context(|| format!("failed to listen on `{listen}`"))?;
+                    .with_context(|| format!("failed to listen on `{listen}` for requests"))?;
                 if let Some((address, token, _)) = admin_settings {
-                    let admin_listener = TcpListener::bind(address)
-                        .await
-                        .with_context(|| format!("failed to listen on `{address}`"))?;
+                    let admin_listener = TcpListener::bind(address).await.with_context(|| {
+                        format!("failed to listen on `{address}` for the admin API")
+                    })?;
                     println!("admin listening on http://{}", admin_listener.local_addr()?);
                     let admin = Arc::new(Admin {
                         registry: registry.clone(),
                         metrics: metrics.clone(),
                         token,
-                        max_module_size: admin.max_module_size(),
+                        max_module_size: admin.max_module_size_or_default(),
                     });
                     tokio::spawn(admin::serve(admin_listener, admin));
                 }

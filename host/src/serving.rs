@@ -6,13 +6,15 @@ use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
+use bytesize::ByteSize;
 use serde::Deserialize;
 
+use crate::engine::COMPILED_SUBDIR;
 use crate::limits::parse_size;
 
 /// The largest module a deploy may upload unless `--admin-max-module-size` or
 /// `max_module_size` in `[admin]` says otherwise.
-pub const DEFAULT_MAX_MODULE_SIZE: u64 = 64 << 20;
+pub const DEFAULT_MAX_MODULE_SIZE: ByteSize = ByteSize::mib(64);
 
 /// `[server]`: the settings `wasgi serve` also takes as flags (`--listen`, `--workers`,
 /// `--pin-workers`, `--no-access-log`, `--cache-dir`, `--no-cache`), so that a file can
@@ -45,9 +47,9 @@ pub struct AdminSettings {
     pub listen: Option<SocketAddr>,
     /// A file whose first line is the admin token.
     pub token_file: Option<PathBuf>,
-    /// The largest module a deploy may upload, in bytes (`"64MiB"` in the file).
+    /// The largest module a deploy may upload (`"64MiB"` in the file).
     #[serde(default, deserialize_with = "size")]
-    pub max_module_size: Option<u64>,
+    pub max_module_size: Option<ByteSize>,
     /// Where deployed apps are kept across restarts.
     pub data_dir: Option<PathBuf>,
 }
@@ -58,6 +60,10 @@ trait Setting: Clone {
     fn same(&self, other: &Self) -> bool;
     /// The value as an error message quotes it.
     fn shown(&self) -> String;
+    /// Whether the value says nothing (an empty path), which is refused.
+    fn is_empty(&self) -> bool {
+        false
+    }
 }
 
 macro_rules! displayed_setting {
@@ -73,11 +79,11 @@ macro_rules! displayed_setting {
     )*};
 }
 
-displayed_setting!(SocketAddr, NonZeroUsize, bool, u64);
+displayed_setting!(SocketAddr, NonZeroUsize, bool, ByteSize);
 
-/// Paths are the same where they name the same place from the current directory: a file's
-/// paths are already relative to the file ([`ServerSettings::resolve`]), a flag's to where the
-/// command ran.
+/// Paths are the same where they are the same absolute path (`..` and links left as they are):
+/// a file's paths are already relative to the file ([`ServerSettings::resolve`]), a flag's to
+/// where the command ran.
 impl Setting for PathBuf {
     fn same(&self, other: &Self) -> bool {
         let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
@@ -85,6 +91,9 @@ impl Setting for PathBuf {
     }
     fn shown(&self) -> String {
         format!("`{}`", self.display())
+    }
+    fn is_empty(&self) -> bool {
+        self.as_os_str().is_empty()
     }
 }
 
@@ -95,8 +104,15 @@ struct Names<'a> {
     flag: &'a str,
 }
 
-/// The file's value, else the flag's; fails, naming both, where both are given and differ.
+/// The file's value, else the flag's; fails, naming both, where both are given and differ, and
+/// where either is empty.
 fn merge<T: Setting>(file: &Option<T>, flag: &Option<T>, names: Names) -> Result<Option<T>> {
+    if file.as_ref().is_some_and(T::is_empty) {
+        bail!("`{}` in {} is empty", names.key, names.table);
+    }
+    if flag.as_ref().is_some_and(T::is_empty) {
+        bail!("`{}` is empty", names.flag);
+    }
     match (file, flag) {
         (Some(file), Some(flag)) if !file.same(flag) => bail!(
             "`{}` is {} in {} but `{}` says {}; give it in one place",
@@ -165,7 +181,7 @@ impl ServerSettings {
 
     /// The compile cache directory: the one given, else `$XDG_CACHE_HOME/wasgi` or
     /// `~/.cache/wasgi`; `None` when the cache is off or there is no home to put it in.
-    pub fn cache_dir(&self) -> Option<PathBuf> {
+    pub fn cache_dir_or_default(&self) -> Option<PathBuf> {
         if self.cache == Some(false) {
             return None;
         }
@@ -197,60 +213,53 @@ impl AdminSettings {
             key,
             flag,
         };
+        let (token_file, max_module_size, data_dir) = (
+            names("token_file", "--admin-token-file"),
+            names("max_module_size", "--admin-max-module-size"),
+            names("data_dir", "--data-dir"),
+        );
+        // What needs the listener, and whether the file or the flags gave it.
+        let needs_listener = [
+            (
+                &token_file,
+                self.token_file.is_some(),
+                flags.token_file.is_some(),
+            ),
+            (
+                &max_module_size,
+                self.max_module_size.is_some(),
+                flags.max_module_size.is_some(),
+            ),
+            (&data_dir, self.data_dir.is_some(), flags.data_dir.is_some()),
+        ]
+        .into_iter()
+        .find_map(|(names, in_file, as_flag)| match (in_file, as_flag) {
+            (true, _) => Some(format!("`{}` in {}", names.key, names.table)),
+            (false, true) => Some(format!("`{}`", names.flag)),
+            (false, false) => None,
+        });
         let merged = AdminSettings {
             listen: merge(
                 &self.listen,
                 &flags.listen,
                 names("listen", "--admin-listen"),
             )?,
-            token_file: merge(
-                &self.token_file,
-                &flags.token_file,
-                names("token_file", "--admin-token-file"),
-            )?,
+            token_file: merge(&self.token_file, &flags.token_file, token_file)?,
             max_module_size: merge(
                 &self.max_module_size,
                 &flags.max_module_size,
-                names("max_module_size", "--admin-max-module-size"),
+                max_module_size,
             )?,
-            data_dir: merge(
-                &self.data_dir,
-                &flags.data_dir,
-                names("data_dir", "--data-dir"),
-            )?,
+            data_dir: merge(&self.data_dir, &flags.data_dir, data_dir)?,
         };
-        if merged.listen.is_none() {
-            let given = [
-                (
-                    "token_file",
-                    "--admin-token-file",
-                    self.token_file.is_some(),
-                    flags.token_file.is_some(),
-                ),
-                (
-                    "max_module_size",
-                    "--admin-max-module-size",
-                    self.max_module_size.is_some(),
-                    flags.max_module_size.is_some(),
-                ),
-                (
-                    "data_dir",
-                    "--data-dir",
-                    self.data_dir.is_some(),
-                    flags.data_dir.is_some(),
-                ),
-            ];
-            for (key, flag, in_file, as_flag) in given {
-                let what = match (in_file, as_flag) {
-                    (true, _) => format!("`{key}` in [admin]"),
-                    (false, true) => format!("`{flag}`"),
-                    (false, false) => continue,
-                };
-                bail!(
-                    "{what} needs the admin listener: give `--admin-listen ADDR` or `listen` \
-                     in [admin]"
-                );
-            }
+        if let (None, Some(what)) = (merged.listen, needs_listener) {
+            bail!(
+                "{what} needs the admin listener: give `--admin-listen ADDR` or `listen` in \
+                 [admin]"
+            );
+        }
+        if merged.max_module_size == Some(ByteSize(0)) {
+            bail!("the largest module a deploy may upload is 0 bytes: no deploy could succeed");
         }
         Ok(merged)
     }
@@ -261,14 +270,16 @@ impl AdminSettings {
         resolve(&mut self.data_dir, base);
     }
 
-    /// The largest module a deploy may upload.
-    pub fn max_module_size(&self) -> u64 {
-        self.max_module_size.unwrap_or(DEFAULT_MAX_MODULE_SIZE)
+    /// The largest module a deploy may upload, in bytes.
+    pub fn max_module_size_or_default(&self) -> u64 {
+        self.max_module_size
+            .unwrap_or(DEFAULT_MAX_MODULE_SIZE)
+            .as_u64()
     }
 
     /// The data directory: the one given, else `$XDG_DATA_HOME/wasgi` or
     /// `~/.local/share/wasgi`.
-    pub fn data_dir(&self) -> Result<PathBuf> {
+    pub fn data_dir_or_default(&self) -> Result<PathBuf> {
         self.data_dir
             .clone()
             .or_else(|| {
@@ -286,9 +297,45 @@ impl AdminSettings {
     }
 }
 
-/// `path` relative to `base` where it is relative.
+/// Refuses a data directory or token file inside the compile cache's own directory, whose
+/// cleanup deletes files it does not recognise.
+///
+/// ```
+/// # use wasgi_host::serving::{AdminSettings, ServerSettings, check_apart};
+/// let server = ServerSettings { cache_dir: Some("/var/cache/wasgi".into()), ..Default::default() };
+/// let admin = AdminSettings { data_dir: Some("/var/cache/wasgi/wasmtime/apps".into()), ..Default::default() };
+/// assert!(check_apart(&server, &admin).is_err());
+/// ```
+pub fn check_apart(server: &ServerSettings, admin: &AdminSettings) -> Result<()> {
+    let Some(cache) = server.cache_dir_or_default() else {
+        return Ok(());
+    };
+    let absolute = |path: &Path| std::path::absolute(path).unwrap_or_else(|_| path.to_owned());
+    let compiled = absolute(&cache.join(COMPILED_SUBDIR));
+    for (what, path) in [
+        ("the data directory", &admin.data_dir),
+        ("the admin token file", &admin.token_file),
+    ] {
+        if let Some(path) = path
+            .as_deref()
+            .filter(|p| absolute(p).starts_with(&compiled))
+        {
+            bail!(
+                "{what} `{}` is inside `{}`, where the compile cache deletes what it does not \
+                 know; put it elsewhere",
+                path.display(),
+                compiled.display()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `path` relative to `base` where it is relative; an empty one stays empty, for the merge to
+/// refuse.
 fn resolve(path: &mut Option<PathBuf>, base: &Path) {
-    if let Some(path) = path.as_mut().filter(|path| path.is_relative()) {
+    let relative = |path: &&mut PathBuf| path.is_relative() && !path.as_os_str().is_empty();
+    if let Some(path) = path.as_mut().filter(relative) {
         *path = base.join(&*path);
     }
 }
@@ -320,15 +367,15 @@ fn at_least_one<'de, D: serde::Deserializer<'de>>(
 }
 
 /// `max_module_size`: a size with its unit, `"64MiB"`, as the flag and `[limits]` take it.
-fn size<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<u64>, D::Error> {
+fn size<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<ByteSize>, D::Error> {
     struct Size;
     impl serde::de::Visitor<'_> for Size {
-        type Value = u64;
+        type Value = ByteSize;
         fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
             f.write_str("a size such as \"64MiB\"")
         }
-        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<u64, E> {
-            parse_size(text).map_err(E::custom)
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<ByteSize, E> {
+            parse_size(text).map(ByteSize).map_err(E::custom)
         }
     }
     deserializer.deserialize_str(Size).map(Some)
@@ -384,11 +431,11 @@ mod tests {
                      `/var/cache/wasgi` is named as its directory"
             ));
         }
-        assert_eq!(off.with_flags(&off).unwrap().cache_dir(), None);
+        assert_eq!(off.with_flags(&off).unwrap().cache_dir_or_default(), None);
         assert_eq!(
             dir.with_flags(&ServerSettings::default())
                 .unwrap()
-                .cache_dir(),
+                .cache_dir_or_default(),
             Some(PathBuf::from("/var/cache/wasgi"))
         );
     }
@@ -406,7 +453,7 @@ mod tests {
              [admin]"
         );
         let size = AdminSettings {
-            max_module_size: Some(1 << 20),
+            max_module_size: Some(ByteSize::mib(1)),
             ..AdminSettings::default()
         };
         assert!(
@@ -420,25 +467,84 @@ mod tests {
         };
         let merged = size.with_flags(&listener).unwrap();
         assert_eq!(
-            (merged.listen, merged.max_module_size()),
+            (merged.listen, merged.max_module_size_or_default()),
             (listener.listen, 1 << 20)
         );
         assert_eq!(
             no_listener
                 .with_flags(&no_listener)
                 .unwrap()
-                .max_module_size(),
-            DEFAULT_MAX_MODULE_SIZE
+                .max_module_size_or_default(),
+            64 << 20
         );
         let bigger = AdminSettings {
-            max_module_size: Some(2 << 20),
-            ..listener
+            max_module_size: Some(ByteSize::mib(2)),
+            ..listener.clone()
         };
         assert_eq!(
             error(size.with_flags(&bigger)),
-            "`max_module_size` is 1048576 in [admin] but `--admin-max-module-size` says \
-             2097152; give it in one place"
+            "`max_module_size` is 1.0 MiB in [admin] but `--admin-max-module-size` says 2.0 \
+             MiB; give it in one place"
         );
+        let nothing = AdminSettings {
+            max_module_size: Some(ByteSize(0)),
+            ..listener
+        };
+        assert!(error(no_listener.with_flags(&nothing)).contains("0 bytes"));
+    }
+
+    #[test]
+    fn empty_paths_are_refused() {
+        let empty = ServerSettings {
+            cache_dir: Some(PathBuf::new()),
+            ..ServerSettings::default()
+        };
+        assert_eq!(
+            error(empty.with_flags(&ServerSettings::default())),
+            "`cache_dir` in [server] is empty"
+        );
+        assert_eq!(
+            error(ServerSettings::default().with_flags(&empty)),
+            "`--cache-dir` is empty"
+        );
+        let empty = AdminSettings {
+            listen: Some("127.0.0.1:9000".parse().unwrap()),
+            data_dir: Some(PathBuf::new()),
+            ..AdminSettings::default()
+        };
+        assert_eq!(
+            error(empty.with_flags(&AdminSettings::default())),
+            "`data_dir` in [admin] is empty"
+        );
+    }
+
+    #[test]
+    fn nothing_of_the_admins_may_live_where_the_cache_cleans_up() {
+        let server = ServerSettings {
+            cache_dir: Some("/srv/wasgi".into()),
+            ..ServerSettings::default()
+        };
+        let beside = AdminSettings {
+            data_dir: Some("/srv/wasgi".into()),
+            token_file: Some("/srv/wasgi/admin.token".into()),
+            ..AdminSettings::default()
+        };
+        check_apart(&server, &beside).unwrap();
+        let inside = AdminSettings {
+            token_file: Some("/srv/wasgi/wasmtime/admin.token".into()),
+            ..AdminSettings::default()
+        };
+        assert_eq!(
+            error(check_apart(&server, &inside)),
+            "the admin token file `/srv/wasgi/wasmtime/admin.token` is inside \
+             `/srv/wasgi/wasmtime`, where the compile cache deletes what it does not know; put \
+             it elsewhere"
+        );
+        let off = ServerSettings {
+            cache: Some(false),
+            ..ServerSettings::default()
+        };
+        check_apart(&off, &inside).unwrap();
     }
 
     #[test]

@@ -30,13 +30,27 @@ pub fn wasgi() -> Command {
     Command::new(env!("CARGO_BIN_EXE_wasgi"))
 }
 
-/// Runs `wasgi` with `args` to completion.
+/// Runs `wasgi` with `args` to completion. A command that should end but serves instead (a
+/// `wasgi serve` that was meant to be refused) is killed after two minutes and fails the test,
+/// rather than hanging it.
 pub fn run_wasgi(args: &[&str]) -> Output {
-    wasgi()
+    let child = wasgi()
         .args(args)
         .stdin(Stdio::null())
-        .output()
-        .expect("failed to run wasgi")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("failed to run wasgi");
+    let pid = child.id();
+    let (done, output) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(child.wait_with_output()));
+    match output.recv_timeout(Duration::from_secs(120)) {
+        Ok(output) => output.expect("failed to run wasgi"),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+            panic!("`wasgi {}` did not end within two minutes", args.join(" "));
+        }
+    }
 }
 
 /// Builds the guest crate at `dir` (relative to the repository root) with `wasgi build`, once
@@ -117,13 +131,16 @@ impl Host {
         // the command line, or in the `[server]` of the config they name).
         let default_cache = repo().join("target/test-compile-cache");
         let config_says = |args: &[&str]| {
-            let config = args.iter().skip_while(|a| **a != "--config").nth(1);
+            let config = args.iter().enumerate().find_map(|(i, arg)| match *arg {
+                "--config" => args.get(i + 1).copied(),
+                arg => arg.strip_prefix("--config="),
+            });
             config
                 .and_then(|path| std::fs::read_to_string(path).ok())
-                .is_some_and(|text| {
-                    text.lines()
-                        .map(str::trim_start)
-                        .any(|line| line.starts_with("cache_dir") || line.starts_with("cache "))
+                .and_then(|text| text.parse::<toml::Table>().ok())
+                .and_then(|config| config.get("server")?.as_table().cloned())
+                .is_some_and(|server| {
+                    server.contains_key("cache_dir") || server.contains_key("cache")
                 })
         };
         let cache: &[&str] = if config_says(args)
