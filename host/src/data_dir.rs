@@ -8,6 +8,10 @@
 //!   apps.json             the deployed apps (State)
 //!   modules/<sha256>.wasm each deployed component, named by its content's hash
 //! ```
+//!
+//! Nothing else in the directory is touched: a data directory shared with other files (`.`,
+//! or a project's directory) keeps them. Temporary files are `.wasgi-*.tmp`, and only
+//! `modules/<sha256>.wasm` files no app uses are removed.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -58,7 +62,12 @@ impl DataDir {
         std::fs::create_dir_all(&modules)
             .with_context(|| format!("failed to create the data directory `{}`", root.display()))?;
         let lock_path = root.join("lock");
-        let lock = File::create(&lock_path)
+        // Not truncated: a `lock` that is not wasgi's keeps its contents.
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
             .with_context(|| format!("failed to open `{}`", lock_path.display()))?;
         if lock.try_lock().is_err() {
             bail!(
@@ -102,7 +111,7 @@ impl DataDir {
         if let Ok(entries) = std::fs::read_dir(self.root.join("modules")) {
             for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
-                if !used.contains(&name) {
+                if is_module_file(&name) && !used.contains(&name) {
                     let _ = std::fs::remove_file(entry.path());
                 }
             }
@@ -110,12 +119,12 @@ impl DataDir {
         Ok(())
     }
 
-    /// Stores a module and returns its hash. Storing the same bytes twice keeps one file.
+    /// Stores a module and returns its hash. Storing the same bytes twice keeps one file; a
+    /// stored file that no longer matches its hash is written again.
     pub fn put_module(&self, bytes: &[u8]) -> Result<String> {
         let sha256 = sha256_hex(bytes);
-        let path = self.module_path(&sha256);
-        if !path.exists() {
-            self.write_atomically(&path, bytes)?;
+        if self.module(&sha256).is_err() {
+            self.write_atomically(&self.module_path(&sha256), bytes)?;
         }
         Ok(sha256)
     }
@@ -138,9 +147,11 @@ impl DataDir {
         self.root.join("modules").join(format!("{sha256}.wasm"))
     }
 
-    /// Writes `bytes` beside `path`, flushes them to disk, and renames them into place.
+    /// Writes `bytes` beside `path` (as `.wasgi-NAME.tmp`, a name no one else's file has),
+    /// flushes them to disk, and renames them into place.
     fn write_atomically(&self, path: &Path, bytes: &[u8]) -> Result<()> {
-        let temporary = path.with_extension("tmp");
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let temporary = path.with_file_name(format!(".wasgi-{name}.tmp"));
         let write = || -> std::io::Result<()> {
             let mut file = File::create(&temporary)?;
             file.write_all(bytes)?;
@@ -151,6 +162,21 @@ impl DataDir {
         };
         write().with_context(|| format!("failed to write `{}`", path.display()))
     }
+}
+
+/// Whether `name` is one of wasgi's module files (`<sha256>.wasm`) or a leftover of writing one
+/// (`.wasgi-<sha256>.wasm.tmp`), the only files of `modules/` wasgi may remove.
+fn is_module_file(name: &str) -> bool {
+    let name = name
+        .strip_prefix(".wasgi-")
+        .and_then(|name| name.strip_suffix(".tmp"))
+        .unwrap_or(name);
+    name.strip_suffix(".wasm").is_some_and(|hash| {
+        hash.len() == 64
+            && hash
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// A hash in lower-case hex.
@@ -185,6 +211,45 @@ mod tests {
         let state = data.load().unwrap();
         assert_eq!(state.apps[0].spec.name, "a");
         assert!(state.removed.contains("b"));
+        assert_eq!(data.module(&sha256).unwrap(), b"module bytes");
+    }
+
+    #[test]
+    fn files_that_are_not_wasgis_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let modules = dir.path().join("modules");
+        std::fs::create_dir_all(&modules).unwrap();
+        let theirs = [
+            (dir.path().join("lock"), "their lock"),
+            (dir.path().join("apps.tmp"), "their notes"),
+            (modules.join("README.md"), "their readme"),
+            (
+                modules.join(format!("{}.wasm", "0".repeat(63))),
+                "not a hash",
+            ),
+        ];
+        for (path, text) in &theirs {
+            std::fs::write(path, text).unwrap();
+        }
+        let stale = modules.join(format!("{}.wasm", "a".repeat(64)));
+        std::fs::write(&stale, "an old module").unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        data.put_module(b"module bytes").unwrap();
+        data.save(&State::default()).unwrap();
+        for (path, text) in &theirs {
+            assert_eq!(&std::fs::read_to_string(path).unwrap(), text, "{path:?}");
+        }
+        assert!(!stale.exists(), "a module no app uses is removed");
+    }
+
+    #[test]
+    fn storing_a_module_again_repairs_a_damaged_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = DataDir::open(dir.path()).unwrap();
+        let sha256 = data.put_module(b"module bytes").unwrap();
+        std::fs::write(data.module_path(&sha256), b"tampered").unwrap();
+        assert!(data.module(&sha256).is_err());
+        assert_eq!(data.put_module(b"module bytes").unwrap(), sha256);
         assert_eq!(data.module(&sha256).unwrap(), b"module bytes");
     }
 
