@@ -569,6 +569,59 @@ fn cli(host: &Host, token_file: &Path, args: &[&str]) -> std::process::Output {
     run_wasgi(&all)
 }
 
+/// The CLI refuses a name the host would refuse before it sends anything, so `x?oops` or
+/// `nothere/../x` cannot reach app `x`; and an answer that is not the admin API's (a proxy's
+/// page, say) is an error, not a success.
+#[tokio::test]
+async fn the_cli_acts_on_the_app_it_names_or_on_none() {
+    let setup = AdminSetup::new();
+    let host = setup.serve(&[support::guest("examples/hello").to_str().unwrap()]);
+    let (status, _) = deploy(&host, "x", "", module("examples/hello")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    for name in ["x?oops", "nothere/../x", "..", "x#y"] {
+        let output = cli(&host, &setup.token_file(), &["remove", name]);
+        assert_eq!(output.status.code(), Some(1), "{name}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("is not an app name"), "{name}: {stderr}");
+        let output = cli(
+            &host,
+            &setup.token_file(),
+            &["deploy", "examples/hello", "--name", name],
+        );
+        assert_eq!(output.status.code(), Some(1), "{name}");
+    }
+    assert_eq!(app_names(&host).await, ["hello", "x"]);
+
+    // Something else answers 200 with a web page.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let page = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        use std::io::{Read as _, Write as _};
+        let (mut stream, _) = listener.accept().unwrap();
+        let _ = stream.read(&mut [0; 4096]);
+        let body = "<html>please log in</html>";
+        let _ = write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let token_file = setup.token_file();
+    let output = run_wasgi(&[
+        "apps",
+        "--to",
+        &format!("http://{page}"),
+        "--token-file",
+        token_file.to_str().unwrap(),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("did not answer as the wasgi admin API (200 OK): <html>please log in"),
+        "{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn wasgi_deploy_apps_and_remove_drive_the_admin_api() {
     let setup = AdminSetup::new();

@@ -449,9 +449,13 @@ fn run(cli: Cli) -> Result<()> {
                 env.into_iter()
                     .map(|(key, value)| ("env", format!("{key}={value}"))),
             );
-            let path = format!("apps/{name}");
-            let answer =
-                runtime()?.block_on(target.call(Method::PUT, &path, &query, Some(bytes)))?;
+            check_app_name(&name)?;
+            let answer = runtime()?.block_on(target.call(
+                Method::PUT,
+                &["apps", &name],
+                &query,
+                Some(bytes),
+            ))?;
             eprintln!(
                 "deployed `{name}` at `{}` (sha256 {})",
                 answer["mount"].as_str().unwrap_or("?"),
@@ -461,17 +465,23 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Apps { target } => {
-            let answer = runtime()?.block_on(target.call(Method::GET, "apps", &[], None))?;
+            let answer = runtime()?.block_on(target.call(Method::GET, &["apps"], &[], None))?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
         Command::Remove { name, target } => {
-            let path = format!("apps/{name}");
-            let answer = runtime()?.block_on(target.call(Method::DELETE, &path, &[], None))?;
+            check_app_name(&name)?;
+            let answer =
+                runtime()?.block_on(target.call(Method::DELETE, &["apps", &name], &[], None))?;
             println!("{}", serde_json::to_string_pretty(&answer)?);
             Ok(())
         }
     }
+}
+
+/// Refuses, before anything is sent, an app name the host would refuse.
+fn check_app_name(name: &str) -> Result<()> {
+    admin::check_name(name).map_err(|refused| anyhow::anyhow!(refused.reason))
 }
 
 /// A component's bytes.
