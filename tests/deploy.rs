@@ -303,7 +303,7 @@ async fn malformed_admin_calls_get_a_clear_4xx() {
     let hello = support::guest("examples/hello");
     let host = setup.serve(&[hello.to_str().unwrap(), "--admin-max-module-size", "1MiB"]);
     let hello_bytes = module("examples/hello");
-    let cases: [(&str, &str, Vec<u8>, u16, &str); 10] = [
+    let cases: [(&str, &str, Vec<u8>, u16, &str); 14] = [
         ("app", "", Vec::new(), 400, "must be the app's `.wasm`"),
         ("app", "colour=blue", hello_bytes.clone(), 400, "colour"),
         (
@@ -336,6 +336,35 @@ async fn malformed_admin_calls_get_a_clear_4xx() {
             "host name",
         ),
         ("bad%20name", "", hello_bytes.clone(), 400, "app name"),
+        // Given twice, which value was meant is not known.
+        (
+            "app",
+            "mount=/a&mount=/b",
+            hello_bytes.clone(),
+            400,
+            "`mount` is given twice",
+        ),
+        (
+            "app",
+            "timeout=1s&timeout=2s",
+            hello_bytes.clone(),
+            400,
+            "`timeout` is given twice",
+        ),
+        (
+            "app",
+            "env=K=1&env=K=2",
+            hello_bytes.clone(),
+            400,
+            "sets `K` twice",
+        ),
+        (
+            "app",
+            "host=a.test&host=A.test",
+            hello_bytes.clone(),
+            400,
+            "given twice",
+        ),
         ("app", "", vec![0; 2 << 20], 413, "larger than"),
         // The configured app owns `/`; another app may not take it.
         (

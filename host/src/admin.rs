@@ -10,7 +10,7 @@
 //! | `PUT /apps/NAME?mount=/x&host=h&env=K=V&smoke=/&memory_limit=64MiB…` | deploy or replace; the body is the `.wasm` |
 //! | `DELETE /apps/NAME` | stop serving it |
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 
@@ -228,13 +228,32 @@ fn parse_deploy_query(query: &str) -> Result<(SpecChange, String), Refused> {
     let mut env = BTreeMap::new();
     let mut limits = LimitsOverride::default();
     let mut any_limit = false;
+    // Settings that take one value: given twice, which one was meant is not known.
+    let mut given = BTreeSet::new();
     for (key, value) in form_urlencoded::parse(query.as_bytes()) {
+        if !matches!(&*key, "host" | "env") && !given.insert(key.clone()) {
+            return Err(Refused::bad_request(format!(
+                "`{key}` is given twice; give each setting once"
+            )));
+        }
         match &*key {
             "mount" => change.mount = Some(check_mount(&value)?),
-            "host" => hosts.push(check_host(&value)?),
+            "host" => {
+                let host = check_host(&value)?;
+                if hosts.contains(&host) {
+                    return Err(Refused::bad_request(format!(
+                        "host `{host}` is given twice"
+                    )));
+                }
+                hosts.push(host);
+            }
             "env" => {
                 let (name, value) = check_env(&value)?;
-                env.insert(name, value);
+                if env.insert(name.clone(), value).is_some() {
+                    return Err(Refused::bad_request(format!(
+                        "`env` sets `{name}` twice; give each variable once"
+                    )));
+                }
             }
             "smoke" => smoke = check_smoke(&value)?,
             key if LimitsOverride::PER_APP.contains(&key) => {
