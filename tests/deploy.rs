@@ -1002,10 +1002,41 @@ async fn the_data_directory_is_never_shared_overwritten_or_trusted_blindly() {
         .data_dir()
         .join(format!("modules/{}.wasm", raw["sha256"].as_str().unwrap()));
     std::fs::write(&module_file, b"tampered").unwrap();
-    let host = setup.serve(&[hello]);
+    let mut host = setup.serve(&[hello]);
     let log = host.wait_for_log("failed to restore deployed app");
     assert!(log.contains("app=raw"), "{log}");
     assert_eq!(host.get("/raw/").await.status(), 404);
     assert_eq!(text(&host, "/api/items/5?short=true").await.0, 200);
+    assert_eq!(text(&host, "/").await.1, HELLO);
+    host.terminate();
+    assert_eq!(host.wait_for_exit(), Some(0));
+
+    // Records edited by hand are checked as a deploy is: one that now takes the configured
+    // app's mount, or names itself or its module out of bounds, is skipped.
+    let mut apps: Value = serde_json::from_slice(&good).unwrap();
+    let records = apps["apps"].as_array_mut().unwrap();
+    let params = records
+        .iter_mut()
+        .find(|app| app["spec"]["name"] == "params")
+        .unwrap();
+    params["spec"]["mount"] = "/".into();
+    let mut escaping = params.clone();
+    escaping["spec"]["name"] = "../x".into();
+    escaping["spec"]["mount"] = "/x".into();
+    let mut hashless = escaping.clone();
+    hashless["spec"]["name"] = "y".into();
+    hashless["sha256"] = "../../etc/passwd".into();
+    records.extend([escaping, hashless]);
+    std::fs::write(&state, serde_json::to_vec(&apps).unwrap()).unwrap();
+    let host = setup.serve(&[hello]);
+    let lines = host.wait_for_lines("failed to restore deployed app", 3);
+    let said = |app: &str, why: &str| {
+        lines
+            .iter()
+            .any(|line| line.contains(app) && line.contains(why))
+    };
+    assert!(said("app=params", "already mounted"), "{lines:?}");
+    assert!(said("../x", "not an app name"), "{lines:?}");
+    assert!(said("app=y", "not a module's SHA-256"), "{lines:?}");
     assert_eq!(text(&host, "/").await.1, HELLO);
 }

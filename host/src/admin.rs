@@ -292,7 +292,7 @@ pub fn check_name(name: &str) -> Result<(), Refused> {
     }
 }
 
-fn check_mount(mount: &str) -> Result<String, Refused> {
+pub(crate) fn check_mount(mount: &str) -> Result<String, Refused> {
     let valid = mount.starts_with('/')
         && mount.len() <= 256
         && mount
@@ -313,7 +313,7 @@ fn check_mount(mount: &str) -> Result<String, Refused> {
     }
 }
 
-fn check_host(host: &str) -> Result<String, Refused> {
+pub(crate) fn check_host(host: &str) -> Result<String, Refused> {
     let valid = !host.is_empty()
         && host.len() <= 253
         && host
@@ -329,7 +329,7 @@ fn check_host(host: &str) -> Result<String, Refused> {
     }
 }
 
-fn check_env(pair: &str) -> Result<(String, String), Refused> {
+pub(crate) fn check_env(pair: &str) -> Result<(String, String), Refused> {
     match pair.split_once('=') {
         Some((name, value))
             if !name.is_empty()

@@ -13,6 +13,7 @@ use http::StatusCode;
 use serde::{Deserialize, Serialize};
 use wasmtime::component::Linker;
 
+use crate::admin;
 use crate::app::App;
 use crate::config::{LimitsOverride, normalize_mount};
 use crate::data_dir::{DataDir, Record, State, sha256_hex};
@@ -238,9 +239,11 @@ impl Registry {
             for record in &state.apps {
                 let name = &record.spec.name;
                 // One app that no longer loads must not keep the others down.
-                let restored = data.module(&record.sha256).and_then(|bytes| {
-                    loader.build(&record.spec, &bytes, &format!("deployed app `{name}`"))
-                });
+                let restored = check_record(record, &entries)
+                    .and_then(|()| data.module(&record.sha256))
+                    .and_then(|bytes| {
+                        loader.build(&record.spec, &bytes, &format!("deployed app `{name}`"))
+                    });
                 match restored {
                     Ok(app) => {
                         tracing::info!(app = %name, mount = %record.spec.mount, "restored deployed app");
@@ -508,6 +511,27 @@ fn routes(apps: &BTreeMap<String, Entry>) -> Mounts {
             })
             .collect(),
     )
+}
+
+/// Refuses a remembered deploy that the admin API would not take now: `apps.json` edited by
+/// hand, or a configured app that has since taken its mount. Its name, hash, mount, hosts and
+/// environment are checked as a deploy's are, and its mount against the apps already loaded.
+fn check_record(record: &Record, apps: &BTreeMap<String, Entry>) -> Result<()> {
+    let refused = |refused: Refused| anyhow::anyhow!(refused.reason);
+    let spec = &record.spec;
+    admin::check_name(&spec.name).map_err(refused)?;
+    let hash = &record.sha256;
+    if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+        anyhow::bail!("`{}` is not a module's SHA-256", hash.escape_debug());
+    }
+    admin::check_mount(&spec.mount).map_err(refused)?;
+    for host in &spec.hosts {
+        admin::check_host(host).map_err(refused)?;
+    }
+    for (key, value) in &spec.env {
+        admin::check_env(&format!("{key}={value}")).map_err(refused)?;
+    }
+    check_clash(apps, spec).map_err(refused)
 }
 
 /// Refuses `spec` if another app is mounted at the same prefix for an overlapping set of hosts.
