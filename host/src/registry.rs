@@ -180,9 +180,9 @@ pub struct Registry {
     /// Replaced and removed versions that may still be finishing requests.
     retired: Mutex<Vec<Weak<App>>>,
     loader: Arc<Loader>,
-    data: Option<DataDir>,
+    data: Option<Arc<DataDir>>,
     /// What the data directory holds, kept in step with it.
-    state: Mutex<State>,
+    state: Arc<Mutex<State>>,
     /// The names of the configured apps: removing one is remembered across restarts.
     configured: std::collections::BTreeSet<String>,
     ready: AtomicBool,
@@ -273,8 +273,8 @@ impl Registry {
             apps: tokio::sync::Mutex::new(entries),
             retired: Mutex::new(Vec::new()),
             loader: Arc::new(loader),
-            data,
-            state: Mutex::new(state),
+            data: data.map(Arc::new),
+            state: Arc::new(Mutex::new(state)),
             configured,
             ready: AtomicBool::new(true),
         })
@@ -338,14 +338,16 @@ impl Registry {
             sha256: sha256_hex(&bytes),
             deployed_at: now(),
         };
+        let (owned_name, stored) = (name.to_owned(), record.clone());
         self.persist(
-            |state| {
-                state.apps.retain(|other| other.spec.name != name);
-                state.apps.push(record.clone());
-                state.removed.remove(name);
+            move |state| {
+                state.apps.retain(|other| other.spec.name != owned_name);
+                state.removed.remove(&owned_name);
+                state.apps.push(stored);
             },
-            Some(&bytes),
+            Some(bytes),
         )
+        .await
         .map_err(|error| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")))?;
 
         let info = AppInfo {
@@ -410,15 +412,17 @@ impl Registry {
             ));
         }
         let configured = self.configured.contains(name);
+        let owned_name = name.to_owned();
         self.persist(
-            |state| {
-                state.apps.retain(|other| other.spec.name != name);
+            move |state| {
+                state.apps.retain(|other| other.spec.name != owned_name);
                 if configured {
-                    state.removed.insert(name.to_owned());
+                    state.removed.insert(owned_name);
                 }
             },
             None,
         )
+        .await
         .map_err(|error| Refused::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{error:#}")))?;
         let entry = apps.remove(name).expect("the app was just found");
         self.publish(&apps);
@@ -468,19 +472,30 @@ impl Registry {
 
     /// Applies `change` to the remembered state and writes it, with `module` stored first.
     /// Without a data directory, nothing is written.
-    fn persist(&self, change: impl FnOnce(&mut State), module: Option<&[u8]>) -> Result<()> {
-        let Some(data) = &self.data else {
+    async fn persist(
+        &self,
+        change: impl FnOnce(&mut State) + Send + 'static,
+        module: Option<Vec<u8>>,
+    ) -> Result<()> {
+        let Some(data) = self.data.clone() else {
             return Ok(());
         };
-        if let Some(module) = module {
-            data.put_module(module)?;
-        }
-        let mut state = self.state.lock().expect("not poisoned");
-        let mut next = state.clone();
-        change(&mut next);
-        data.save(&next)?;
-        *state = next;
-        Ok(())
+        let state = self.state.clone();
+        // Writing and syncing a module of up to the upload limit takes the disk's time: off the
+        // thread that accepts connections.
+        tokio::task::spawn_blocking(move || {
+            if let Some(module) = module {
+                data.put_module(&module)?;
+            }
+            let mut state = state.lock().expect("not poisoned");
+            let mut next = state.clone();
+            change(&mut next);
+            data.save(&next)?;
+            *state = next;
+            Ok(())
+        })
+        .await
+        .context("the data directory's writer failed")?
     }
 
     /// Makes `apps` the ones requests are routed to and the listing shows.
