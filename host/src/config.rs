@@ -317,27 +317,6 @@ mod tests {
     }
 
     #[test]
-    fn bad_server_settings_say_what_is_wrong() {
-        let error = |server: &str| {
-            let text = format!("[server]\n{server}\n[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n");
-            format!("{:#}", load(&text).unwrap_err())
-        };
-        for (setting, says) in [
-            ("listen = \"localhost\"", "invalid socket address syntax"),
-            ("listen = 8000", "expected socket address"),
-            ("workers = 0", "0 is not a count of at least 1"),
-            ("workers = -1", "-1 is not a count of at least 1"),
-            ("workers = \"two\"", "expected a count of at least 1"),
-            ("workers = 2.5", "expected a count of at least 1"),
-            ("pin_workers = \"yes\"", "expected a boolean"),
-            ("threads = 2", "unknown field `threads`"),
-        ] {
-            let error = error(setting);
-            assert!(error.contains(says), "{setting}: {error}");
-        }
-    }
-
-    #[test]
     fn the_admin_table_and_the_cache_parse_with_paths_relative_to_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("wasgi.toml");
@@ -363,12 +342,26 @@ mod tests {
     }
 
     #[test]
-    fn bad_admin_settings_say_what_is_wrong() {
+    fn bad_server_and_admin_settings_say_what_is_wrong() {
         let error = |table: &str| {
             let text = format!("{table}\n[[app]]\nname = \"a\"\nmodule = \"a.wasm\"\n");
             format!("{:#}", load(&text).unwrap_err())
         };
         for (table, says) in [
+            (
+                "[server]\nlisten = \"localhost\"",
+                "invalid socket address syntax",
+            ),
+            ("[server]\nlisten = 8000", "expected socket address"),
+            ("[server]\nworkers = 0", "0 is not a count of at least 1"),
+            ("[server]\nworkers = -1", "-1 is not a count of at least 1"),
+            (
+                "[server]\nworkers = \"two\"",
+                "expected a count of at least 1",
+            ),
+            ("[server]\nworkers = 2.5", "expected a count of at least 1"),
+            ("[server]\npin_workers = \"yes\"", "expected a boolean"),
+            ("[server]\nthreads = 2", "unknown field `threads`"),
             (
                 "[admin]\nlisten = \"9000\"",
                 "invalid socket address syntax",

@@ -171,12 +171,12 @@ fn is_module_file(name: &str) -> bool {
         .strip_prefix(".wasgi-")
         .and_then(|name| name.strip_suffix(".tmp"))
         .unwrap_or(name);
-    name.strip_suffix(".wasm").is_some_and(|hash| {
-        hash.len() == 64
-            && hash
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
+    name.strip_suffix(".wasm").is_some_and(is_sha256_hex)
+}
+
+/// Whether `text` is a SHA-256 as [`sha256_hex`] writes it: 64 lower-case hex digits.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// A hash in lower-case hex.

@@ -16,7 +16,7 @@ use wasmtime::component::Linker;
 use crate::admin;
 use crate::app::App;
 use crate::config::{LimitsOverride, normalize_mount};
-use crate::data_dir::{DataDir, Record, State, sha256_hex};
+use crate::data_dir::{DataDir, Record, State, is_sha256_hex, sha256_hex};
 use crate::limits::Limits;
 use crate::metrics::Metrics;
 use crate::mounts::{self, Mounts};
@@ -536,7 +536,7 @@ fn check_record(record: &Record, apps: &BTreeMap<String, Entry>) -> Result<()> {
     let spec = &record.spec;
     admin::check_name(&spec.name).map_err(refused)?;
     let hash = &record.sha256;
-    if hash.len() != 64 || !hash.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')) {
+    if !is_sha256_hex(hash) {
         anyhow::bail!("`{}` is not a module's SHA-256", hash.escape_debug());
     }
     admin::check_mount(&spec.mount).map_err(refused)?;

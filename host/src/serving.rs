@@ -185,14 +185,9 @@ impl ServerSettings {
         if self.cache == Some(false) {
             return None;
         }
-        self.cache_dir.clone().or_else(|| {
-            let base = std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .or_else(|| {
-                    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache"))
-                })?;
-            Some(base.join("wasgi"))
-        })
+        self.cache_dir
+            .clone()
+            .or_else(|| user_dir("XDG_CACHE_HOME", ".cache"))
     }
 }
 
@@ -282,15 +277,7 @@ impl AdminSettings {
     pub fn data_dir_or_default(&self) -> Result<PathBuf> {
         self.data_dir
             .clone()
-            .or_else(|| {
-                let base = std::env::var_os("XDG_DATA_HOME")
-                    .map(PathBuf::from)
-                    .or_else(|| {
-                        std::env::var_os("HOME")
-                            .map(|home| PathBuf::from(home).join(".local/share"))
-                    })?;
-                Some(base.join("wasgi"))
-            })
+            .or_else(|| user_dir("XDG_DATA_HOME", ".local/share"))
             .ok_or_else(|| {
                 anyhow::anyhow!("no data directory: give --data-dir or `data_dir` in [admin]")
             })
@@ -329,6 +316,15 @@ pub fn check_apart(server: &ServerSettings, admin: &AdminSettings) -> Result<()>
         }
     }
     Ok(())
+}
+
+/// wasgi's directory under the XDG base directory `variable` names, else under `home_dir` in
+/// `$HOME`; `None` when neither variable is set.
+fn user_dir(variable: &str, home_dir: &str) -> Option<PathBuf> {
+    let base = std::env::var_os(variable)
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(home_dir)))?;
+    Some(base.join("wasgi"))
 }
 
 /// `path` relative to `base` where it is relative; an empty one stays empty, for the merge to
